@@ -1,0 +1,95 @@
+"""``callback-service`` commands: parse arguments, call services, print results. Nothing more."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from callback_service.app import App, build_app
+from callback_service.config import ConfigError
+from callback_service.security.logfilter import setup_logging
+
+Handler = Callable[[App, argparse.Namespace], int]
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=None, default=str))
+
+
+def cmd_init(app: App, args: argparse.Namespace) -> int:
+    from callback_service.db.migrate import upgrade
+    revision = upgrade(app.engine)
+    if args.json:
+        _print_json({"database": app.engine.url.render_as_string(hide_password=True), "revision": revision})
+    else:
+        print(f"schema at revision {revision} ({app.engine.url.render_as_string(hide_password=True)})")
+    return 0
+
+
+def cmd_import(app: App, args: argparse.Namespace) -> int:
+    from callback_service.intake.parsers import FileFormatError, read_file
+    from callback_service.intake.service import import_rows
+    path = Path(args.file)
+    try:
+        if path.stat().st_size > app.settings.max_import_bytes:
+            raise FileFormatError(f"{path.name}: larger than {app.settings.max_import_bytes} bytes")
+        result = import_rows(app.sessions, read_file(path), app.intake_limits, strict=args.strict,
+                             filename=path.name)
+    except (OSError, FileFormatError) as exc:
+        print(f"import failed: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        _print_json(result.as_dict())
+    else:
+        _print_import_summary(result, args.strict)
+    return 0 if result.ok else 2
+
+
+def _print_import_summary(result: Any, strict: bool) -> None:
+    state = "" if result.committed else " (strict: nothing imported)"
+    print(f"imported {result.imported}, duplicates {result.duplicates}, rejected {len(result.rejected)}{state}")
+    for p in result.rejected:
+        print(f"  rejected line {p.line} [{p.report_no or '-'}] {p.field}: {p.error}")
+    for p in result.warnings:
+        print(f"  warning line {p.line} [{p.report_no}] {p.field}: {p.error}")
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
+    parser = argparse.ArgumentParser(prog="callback-service", description="Police report callback service")
+    parser.add_argument("--log-level", default="WARNING")
+    sub = parser.add_subparsers(dest="command", required=True)
+    handlers: dict[str, Handler] = {}
+
+    p = sub.add_parser("init", help="create or upgrade the database schema")
+    p.add_argument("--json", action="store_true")
+    handlers["init"] = cmd_init
+
+    p = sub.add_parser("import", help="import reports from CSV, XLSX or JSON")
+    p.add_argument("file")
+    p.add_argument("--strict", action="store_true", help="import all rows or none")
+    p.add_argument("--json", action="store_true")
+    handlers["import"] = cmd_import
+    return parser, handlers
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser, handlers = build_parser()
+    args = parser.parse_args(argv)
+    setup_logging(args.log_level)
+    try:
+        app = build_app()
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 78
+    try:
+        return handlers[args.command](app, args)
+    finally:
+        app.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
