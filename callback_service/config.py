@@ -70,6 +70,12 @@ class Settings:
     lease_seconds: int = 600
     retention_days: int = 365
     audit_retention_days: int = 366
+    # tickets
+    sla_urgent_hours: float = 2.0
+    sla_high_hours: float = 24.0
+    sla_normal_hours: float = 72.0
+    verification_delay_hours: float = 24.0
+    notify_webhook_url: str = ""           # urgent flags are POSTed here as JSON when set
     # web and security
     secret_key: str = ""                   # default: generated once into var_dir/secret.key
     id_hash_key: str = ""                  # default: derived from secret_key
