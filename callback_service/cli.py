@@ -58,6 +58,31 @@ def _print_import_summary(result: Any, strict: bool) -> None:
         print(f"  warning line {p.line} [{p.report_no}] {p.field}: {p.error}")
 
 
+def cmd_plan(app: App, args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from callback_service.selection.dryrun import dry_run
+    try:
+        now = datetime.fromisoformat(args.now) if args.now else datetime.now(timezone.utc)
+    except ValueError:
+        print(f"--now: not an ISO 8601 time: {args.now!r}", file=sys.stderr)
+        return 2
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=app.settings.tz)
+    with app.sessions() as session:
+        decisions = list(dry_run(session, now, app.rules))
+        session.rollback()
+    if args.json:
+        _print_json(decisions)
+        return 0
+    for d in decisions:
+        when = d["call_at"] or "-"
+        print(f"{d['report_no']:<20} round {d['round']} {d['action']:<7} {when:<26} {d['phone'] or '-':<14} "
+              f"{d['survey'] or '-':<26} {','.join(d['reasons'])}")
+    print(f"{len(decisions)} decisions (dry run, nothing changed)")
+    return 0
+
+
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
     parser = argparse.ArgumentParser(prog="callback-service", description="Police report callback service")
     parser.add_argument("--log-level", default="WARNING")
@@ -73,6 +98,11 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
     p.add_argument("--strict", action="store_true", help="import all rows or none")
     p.add_argument("--json", action="store_true")
     handlers["import"] = cmd_import
+
+    p = sub.add_parser("plan", help="dry run: show who would be called, when, and why")
+    p.add_argument("--now", help="ISO 8601 time to plan at (default: now)")
+    p.add_argument("--json", action="store_true")
+    handlers["plan"] = cmd_plan
     return parser, handlers
 
 

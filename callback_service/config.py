@@ -18,6 +18,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 ENV_PREFIX = "CALLBACK_SERVICE_"
+# Shipped data (rules, survey templates, prompts) is found here when a relative path is not in the cwd.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SHIPPED_PATHS = ("rules_path", "surveys_dir", "prompts_dir")
 DIALERS = ("simulated", "sip", "asterisk")
 SECRET_FIELDS = ("secret_key", "ami_secret", "sip_password", "id_hash_key")
 
@@ -190,6 +193,10 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
     s = Settings(**values)
     if not s.database_url:
         s = replace(s, database_url=f"sqlite:///{(s.var_dir / 'callback.db').as_posix()}")
+    for name in SHIPPED_PATHS:
+        path = getattr(s, name)
+        if not path.is_absolute() and not path.exists() and (PROJECT_ROOT / path).exists():
+            s = replace(s, **{name: PROJECT_ROOT / path})
     _validate(s)
     if not s.secret_key:
         s = replace(s, secret_key=_default_secret(s.var_dir))

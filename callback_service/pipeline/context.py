@@ -1,0 +1,40 @@
+"""What the stage functions need, handed to them by the composition root (app.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from callback_service.selection.planner import PlanContext
+from callback_service.surveys.model import Survey
+from callback_service.telephony.dialer import Dialer
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class StageContext:
+    sessions: sessionmaker[Session]
+    plan: PlanContext
+    surveys: dict[str, Survey]
+    recordings_root: Path
+    dialer: Dialer | None = None
+    transcriber: Any = None            # transcription.base.Transcriber
+    scorer: Any = None                 # scoring: callable (dtmf, text) -> ScoreResult
+    caller_id: str = ""
+    ring_timeout_s: float = 30.0
+    max_transcribe_tries: int = 3
+    qc_sample_rate: float = 0.05
+    clock: Callable[[], datetime] = field(default=utcnow)
+    on_event: Callable[[str, dict[str, Any]], None] | None = None   # metrics hook
+
+    def emit(self, name: str, **data: Any) -> None:
+        if self.on_event is not None:
+            self.on_event(name, data)

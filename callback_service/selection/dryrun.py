@@ -1,0 +1,36 @@
+"""``callback-service plan``: what the planner would decide now, without changing anything."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from callback_service.db.models import Report
+from callback_service.security.masking import mask_phone
+from callback_service.selection.planner import evaluate
+from callback_service.selection.ruleset import Rules
+
+OPEN_PLAN_STATES = ("new", "planned")
+
+
+def dry_run(session: Session, now: datetime, rules: Rules, batch: int = 1000) -> Iterator[dict[str, Any]]:
+    """One decision per open report, in report order. The caller's transaction is rolled back."""
+    last_id = 0
+    while True:
+        reports = session.scalars(
+            select(Report).where(Report.plan_state.in_(OPEN_PLAN_STATES), Report.id > last_id)
+            .order_by(Report.id).limit(batch)
+            .options(selectinload(Report.phone), selectinload(Report.guardian_phone),
+                     selectinload(Report.reporter))).all()
+        if not reports:
+            return
+        for report in reports:
+            decision = evaluate(session, report, now, rules)
+            out = decision.as_dict()
+            out["phone"] = mask_phone(decision.phone) if decision.phone else None
+            yield out
+        last_id = reports[-1].id
