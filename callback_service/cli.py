@@ -103,6 +103,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
     p.add_argument("--now", help="ISO 8601 time to plan at (default: now)")
     p.add_argument("--json", action="store_true")
     handlers["plan"] = cmd_plan
+
+    from callback_service.surveys.prompts import add_prompts_parser, cmd_prompts
+    add_prompts_parser(sub)
+    handlers["prompts"] = lambda _app, a: cmd_prompts(a)
     return parser, handlers
 
 
