@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -59,11 +60,11 @@ def _print_import_summary(result: Any, strict: bool) -> None:
 
 
 def cmd_plan(app: App, args: argparse.Namespace) -> int:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from callback_service.selection.dryrun import dry_run
     try:
-        now = datetime.fromisoformat(args.now) if args.now else datetime.now(timezone.utc)
+        now = datetime.fromisoformat(args.now) if args.now else datetime.now(UTC)
     except ValueError:
         print(f"--now: not an ISO 8601 time: {args.now!r}", file=sys.stderr)
         return 2

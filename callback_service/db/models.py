@@ -6,11 +6,21 @@ a claim is one indexed conditional UPDATE. All datetimes are aware and stored as
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
-    JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text,
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -20,7 +30,7 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Base(DeclarativeBase):
@@ -189,8 +199,8 @@ class CallAttempt(Base):
     qc_sampled: Mapped[bool] = mapped_column(Boolean, default=False)
 
     task: Mapped[CallbackTask] = relationship()
-    answers: Mapped[list["Answer"]] = relationship(back_populates="attempt", order_by="Answer.id")
-    recordings: Mapped[list["Recording"]] = relationship(back_populates="attempt", order_by="Recording.id")
+    answers: Mapped[list[Answer]] = relationship(back_populates="attempt", order_by="Answer.id")
+    recordings: Mapped[list[Recording]] = relationship(back_populates="attempt", order_by="Recording.id")
 
 
 class Recording(Base):
@@ -317,7 +327,7 @@ class Ticket(Base):
 
     report: Mapped[Report] = relationship()
     station: Mapped[Station] = relationship()
-    events: Mapped[list["TicketEvent"]] = relationship(back_populates="ticket", order_by="TicketEvent.id")
+    events: Mapped[list[TicketEvent]] = relationship(back_populates="ticket", order_by="TicketEvent.id")
 
 
 class TicketEvent(Base):

@@ -7,9 +7,9 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import CursorResult, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -72,3 +72,9 @@ def with_retry(fn: Callable[[], T], *, attempts: int = 5, base_delay: float = 0.
                         exc.__class__.__name__)
             time.sleep(delay)
     raise AssertionError("unreachable")
+
+
+def updated_rows(session: Session, statement: Any) -> int:
+    """Run a conditional UPDATE and return its row count (the claim check)."""
+    result = cast(CursorResult[Any], session.execute(statement))
+    return int(result.rowcount)

@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from callback_service.intake.normalise import (
-    FieldError, IdValue, PhoneValue, clean_text, normalise_id, normalise_phone, parse_bool, parse_channel,
-    parse_tags, parse_time,
+    FieldError,
+    IdValue,
+    PhoneValue,
+    clean_text,
+    normalise_id,
+    normalise_phone,
+    parse_bool,
+    parse_channel,
+    parse_tags,
+    parse_time,
 )
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -65,7 +76,7 @@ def _content_hash(c: dict[str, str], received: datetime, channel: str, tags: lis
     """Hash of the normalised values, so the same report from CSV, XLSX or JSON compares equal."""
     phone = normalise_phone(c.get("reporter_phone", ""))
     guardian = normalise_phone(c.get("guardian_phone", ""))
-    values = [c["report_no"], received.astimezone(timezone.utc).isoformat(), c.get("station", ""), channel,
+    values = [c["report_no"], received.astimezone(UTC).isoformat(), c.get("station", ""), channel,
               c.get("reporter_name", ""), c.get("category", ""), tags,
               (phone.e164 if phone and phone.valid else c.get("reporter_phone", "")),
               c.get("reporter_id_number", "").upper(),
@@ -98,30 +109,35 @@ def validate_row(line: int, row: dict[str, Any], limits: Limits) -> ReportInput 
     return _build(line, clean, limits)
 
 
-def _parse(field_name: str, fn: Any, *args: Any, problems: list[RowProblem], line: int, no: str) -> Any:
-    try:
-        return fn(*args)
-    except FieldError as exc:
-        problems.append(RowProblem(line, no, field_name, str(exc)))
-        return None
+class _Collector:
+    """Runs field parsers, turning FieldError into a RowProblem naming the field."""
+
+    def __init__(self, line: int, report_no: str) -> None:
+        self.line, self.report_no, self.problems = line, report_no, list[RowProblem]()
+
+    def __call__(self, field_name: str, fn: Callable[..., T], *args: Any) -> T | None:
+        try:
+            return fn(*args)
+        except FieldError as exc:
+            self.problems.append(RowProblem(self.line, self.report_no, field_name, str(exc)))
+            return None
 
 
 def _build(line: int, c: dict[str, str], limits: Limits) -> ReportInput | list[RowProblem]:
-    no, errs = c["report_no"], []
-    kw = {"problems": errs, "line": line, "no": no}
-    received = _parse("received_at", parse_time, c.get("received_at", ""), limits.tz, **kw)
-    channel = _parse("channel", parse_channel, c.get("channel", ""), **kw)
-    tags = _parse("tags", parse_tags, c.get("tags", ""), **kw)
-    dnc = _parse("do_not_call", parse_bool, c.get("do_not_call", ""), False, **kw)
-    safe = _parse("safe_to_call", parse_bool, c.get("safe_to_call", ""), None, **kw)
-    id_value = _parse("reporter_id_number", normalise_id, c.get("reporter_id_number", ""),
-                      limits.id_hash_key, **kw)
+    no = c["report_no"]
+    parse = _Collector(line, no)
+    received = parse("received_at", parse_time, c.get("received_at", ""), limits.tz)
+    channel = parse("channel", parse_channel, c.get("channel", ""))
+    tags = parse("tags", parse_tags, c.get("tags", ""))
+    dnc = parse("do_not_call", parse_bool, c.get("do_not_call", ""), False)
+    safe = parse("safe_to_call", parse_bool, c.get("safe_to_call", ""), None)
+    id_value = parse("reporter_id_number", normalise_id, c.get("reporter_id_number", ""), limits.id_hash_key)
     if not c.get("station"):
-        errs.append(RowProblem(line, no, "station", "missing station"))
-    if errs:
-        return errs
+        parse.problems.append(RowProblem(line, no, "station", "missing station"))
+    if parse.problems or received is None or channel is None or tags is None:
+        return parse.problems
     report = ReportInput(
-        line=line, report_no=no, received_at=received.astimezone(timezone.utc), station=c["station"],
+        line=line, report_no=no, received_at=received.astimezone(UTC), station=c["station"],
         channel=channel, reporter_name=c.get("reporter_name", ""), category=c.get("category", ""),
         tags=tags, phone=normalise_phone(c.get("reporter_phone", "")), id_number=id_value,
         guardian_phone=normalise_phone(c.get("guardian_phone", "")), do_not_call=bool(dnc),
@@ -143,5 +159,5 @@ def _add_warnings(r: ReportInput) -> None:
         warn("guardian_phone", f"invalid guardian phone {r.guardian_phone.masked}")
     if r.id_number is not None and not r.id_number.valid:
         warn("reporter_id_number", f"ID number {r.id_number.masked} fails the GB 11643 checksum")
-    if r.received_at > datetime.now(timezone.utc):
+    if r.received_at > datetime.now(UTC):
         warn("received_at", "received_at is in the future")

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from functools import partial
 
 from callback_service.pipeline import stages, work
 from callback_service.pipeline.context import StageContext
@@ -44,7 +45,7 @@ class InProcessRunner:
                 return False
             future = self.pools[pool].submit(fn, self.ctx, item)
             self._inflight[(key, item)] = future
-        future.add_done_callback(lambda f, k=(key, item): self._done(k, f))
+        future.add_done_callback(partial(self._done, (key, item)))
         return True
 
     def _done(self, key: tuple[str, int], future: Future[object]) -> None:
@@ -77,7 +78,7 @@ class InProcessRunner:
     def wait_idle(self, timeout: float | None = None) -> bool:
         with self._lock:
             futures = list(self._inflight.values())
-        done, not_done = wait(futures, timeout=timeout)
+        _, not_done = wait(futures, timeout=timeout)
         return not not_done
 
     def run_round(self, max_steps: int = 10_000, step_timeout: float = 600.0) -> RoundSummary:

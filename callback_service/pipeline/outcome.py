@@ -41,7 +41,8 @@ def _file_facts(path: Path) -> tuple[int | None, str | None]:
 
 
 def _recording(ctx: StageContext, attempt: CallAttempt, qid: str, kind: str, path: Path) -> Recording:
-    rec = Recording(attempt_id=attempt.id, question_id=qid, kind=kind, state="pending" if kind == "answer" else "stored")
+    state = "pending" if kind == "answer" else "stored"
+    rec = Recording(attempt_id=attempt.id, question_id=qid, kind=kind, state=state)
     try:
         rec.path = relative_recording_path(ctx.recordings_root, path)
     except RecordingPathError as exc:

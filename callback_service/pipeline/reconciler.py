@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 
 from callback_service.contracts import D_ANSWERED_PARTIAL, D_FAILED, RECORDING_PATH_TEMPLATE
 from callback_service.db.models import CallAttempt, Recording
+from callback_service.db.session import updated_rows
 from callback_service.pipeline.context import StageContext
 from callback_service.pipeline.outcome import record_outcome
 from callback_service.telephony.dialer import AnswerResult, CallResult
@@ -66,7 +67,7 @@ def reconcile(ctx: StageContext) -> ReconcileReport:
         _close_lost_attempt(ctx, attempt_id, now)
         report.attempts_closed += 1
     with ctx.sessions() as session, session.begin():
-        report.recordings_released = session.execute(
-            update(Recording).where(Recording.state == "transcribing", Recording.lease_until < now)
-            .values(state="pending", lease_until=None)).rowcount
+        report.recordings_released = updated_rows(
+            session, update(Recording).where(Recording.state == "transcribing", Recording.lease_until < now)
+            .values(state="pending", lease_until=None))
     return report

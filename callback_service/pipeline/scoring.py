@@ -25,8 +25,9 @@ def _inputs(session: Session, attempt: CallAttempt) -> tuple[str | None, str, li
     for ans in attempt.answers:
         if ans.question_id == SATISFACTION_QUESTION and ans.dtmf:
             dtmf = ans.dtmf
-        if (ans.question_id, ans.value) in DTMF_PROBLEMS:
-            problems.append(DTMF_PROBLEMS[(ans.question_id, ans.value)])
+        found = DTMF_PROBLEMS.get((ans.question_id, ans.value or ""))
+        if found:
+            problems.append(found)
         if ans.recording_id is not None:
             tr = session.scalar(select(Transcript).where(Transcript.recording_id == ans.recording_id))
             if tr is not None and tr.text:

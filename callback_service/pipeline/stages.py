@@ -5,10 +5,12 @@ anything to do) and records its errors on the row. Both runners call exactly the
 from __future__ import annotations
 
 import logging
-from sqlalchemy import select, update
+
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from callback_service.db.models import CallAttempt, Phone, Recording
+from callback_service.db.session import updated_rows
 from callback_service.pipeline.context import StageContext
 from callback_service.pipeline.outcome import record_outcome
 from callback_service.pipeline.scoring import score_one, tickets_for
@@ -22,9 +24,9 @@ def _start_dialing(ctx: StageContext, attempt_id: int) -> CallRequest | None:
     """created -> dialing, committed before the dialer is asked, so a crash leaves a visible row."""
     now = ctx.clock()
     with ctx.sessions() as session, session.begin():
-        won = session.execute(update(CallAttempt).where(CallAttempt.id == attempt_id,
+        won = updated_rows(session, update(CallAttempt).where(CallAttempt.id == attempt_id,
                                                         CallAttempt.state == "created")
-                              .values(state="dialing", lease_until=now + ctx.plan.lease)).rowcount
+                              .values(state="dialing", lease_until=now + ctx.plan.lease))
         if won != 1:
             return None
         attempt = session.get(CallAttempt, attempt_id)
@@ -60,10 +62,10 @@ def dial_attempt(ctx: StageContext, attempt_id: int) -> str | None:
 
 def _claim_recording(session: Session, ctx: StageContext, recording_id: int) -> Recording | None:
     now = ctx.clock()
-    won = session.execute(update(Recording).where(
+    won = updated_rows(session, update(Recording).where(
         Recording.id == recording_id, Recording.state == "pending",
         (Recording.next_try_at.is_(None)) | (Recording.next_try_at <= now))
-        .values(state="transcribing", lease_until=now + ctx.plan.lease, tries=Recording.tries + 1)).rowcount
+        .values(state="transcribing", lease_until=now + ctx.plan.lease, tries=Recording.tries + 1))
     return session.get(Recording, recording_id) if won == 1 else None
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, text
@@ -24,7 +24,7 @@ _LOCK_KEY = 0x0A0D17  # advisory lock id for the audit chain head
 
 def _digest(prev: str, at: datetime, actor: str, action: str, otype: str, oid: str,
             detail: dict[str, Any], ip: str) -> str:
-    payload = json.dumps([prev, at.astimezone(timezone.utc).isoformat(timespec="microseconds"), actor,
+    payload = json.dumps([prev, at.astimezone(UTC).isoformat(timespec="microseconds"), actor,
                           action, otype, oid, detail, ip], ensure_ascii=False, sort_keys=True,
                          separators=(",", ":"), default=str)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
@@ -36,7 +36,7 @@ def record(session: Session, actor: str, action: str, object_type: str = "", obj
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
     prev = session.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)) or GENESIS
-    at = datetime.now(timezone.utc)
+    at = datetime.now(UTC)
     detail = json.loads(json.dumps(detail or {}, ensure_ascii=False, default=str))
     oid = str(object_id)
     entry = AuditEntry(at=at, actor=actor, action=action, object_type=object_type, object_id=oid,

@@ -4,15 +4,36 @@ Everything here is pure (inputs + ``now`` -> decision); the planner in ``schedul
 """
 
 from callback_service.selection.calendar import (
-    CalendarError, DayKind, day_kind, in_window, is_calling_day, is_statutory_holiday, next_callable_at,
-    next_day_open, next_window_open,
+    CalendarError,
+    DayKind,
+    day_kind,
+    in_window,
+    is_calling_day,
+    is_statutory_holiday,
+    next_callable_at,
+    next_day_open,
+    next_window_open,
 )
 from callback_service.selection.categories import (
-    category_reasons, dial_target, is_repeat, priority_key, priority_tier, repeat_count,
-    second_round_required, survey_for,
+    category_reasons,
+    dial_target,
+    is_repeat,
+    priority_key,
+    priority_tier,
+    repeat_count,
+    second_round_required,
+    survey_for,
 )
 from callback_service.selection.model import (
-    TERMINAL_ACTIONS, Action, Attempt, Decision, DialTo, PhoneCall, PhoneDay, ReportFacts, RoundHistory,
+    TERMINAL_ACTIONS,
+    Action,
+    Attempt,
+    Decision,
+    DialTo,
+    PhoneCall,
+    PhoneDay,
+    ReportFacts,
+    RoundHistory,
 )
 from callback_service.selection.pacing import next_start_at, starts_allowed
 from callback_service.selection.retry import RoundProgress, next_retry_at, retry_delay, round_progress

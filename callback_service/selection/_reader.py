@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Mapping
 from datetime import date, time
@@ -38,7 +39,7 @@ class Reader:
             raise self.fail(key, f"expected a mapping, got {value!r}")
         return Reader(value, self._source, self._key(key))
 
-    def keys(self, allowed: Iterable[str] | None = None) -> list[str]:
+    def names(self, allowed: Iterable[str] | None = None) -> list[str]:
         names = [str(k) for k in self._data]
         if allowed is not None:
             allowed = set(allowed)
@@ -49,7 +50,7 @@ class Reader:
 
     def reject_unknown(self, template: Mapping[str, Any]) -> None:
         """Typos must fail loudly: a misspelt key would otherwise silently keep its default."""
-        self.keys(allowed=template.keys())
+        self.names(allowed=template)
         for key, sub in template.items():
             if isinstance(sub, Mapping) and sub and key in self._data and _is_fixed(key):
                 self.section(key).reject_unknown(sub)
@@ -121,7 +122,7 @@ class Reader:
         spans = sorted(self._window(key, text) for text in self.strings(key))
         if not spans:
             raise self.fail(key, "at least one calling window is required")
-        for (_, end), (start, _) in zip(spans, spans[1:]):
+        for (_, end), (start, _) in itertools.pairwise(spans):
             if start < end:
                 raise self.fail(key, "calling windows overlap")
         return spans

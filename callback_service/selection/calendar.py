@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import functools
 import logging
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import chinese_calendar
 
@@ -50,7 +50,7 @@ def local(t: datetime, rules: Rules) -> datetime:
 def shift(t: datetime, delta: timedelta, rules: Rules) -> datetime:
     """``t + delta`` in elapsed time, as local time. Adding to an aware datetime directly adds
     wall-clock time, which is wrong across a DST change in the input's zone."""
-    return (require_aware(t).astimezone(timezone.utc) + delta).astimezone(rules.tz)
+    return (require_aware(t).astimezone(UTC) + delta).astimezone(rules.tz)
 
 
 def day_kind(d: date, rules: Rules) -> DayKind:
@@ -74,7 +74,7 @@ def _library_day_kind(d: date) -> DayKind:
     return DayKind.MAKEUP_WORKDAY if weekend else DayKind.WORKDAY
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _warn_outside_data(year: int) -> None:
     log.warning(
         "chinese_calendar has no holiday data for %s: treating only weekends as rest days; "

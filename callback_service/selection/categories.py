@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from callback_service.contracts import (
-    R_DOMESTIC_VIOLENCE, R_GUARDIAN_PHONE, R_INVALID_PHONE, R_KEY_CATEGORY, R_MINOR,
-    R_NO_REACHABLE_PHONE, R_REPEAT_REPORTER, TAGS,
+    R_DOMESTIC_VIOLENCE,
+    R_GUARDIAN_PHONE,
+    R_INVALID_PHONE,
+    R_KEY_CATEGORY,
+    R_MINOR,
+    R_NO_REACHABLE_PHONE,
+    R_REPEAT_REPORTER,
+    TAGS,
 )
 from callback_service.selection.calendar import require_aware
 from callback_service.selection.codes import (
-    S_DOMESTIC_VIOLENCE, S_FIRST_CALLBACK, S_GUARDIAN, S_SECOND_REPEAT_REPORTER, SECOND_ROUND_SURVEYS,
+    S_DOMESTIC_VIOLENCE,
+    S_FIRST_CALLBACK,
+    S_GUARDIAN,
+    S_SECOND_REPEAT_REPORTER,
+    SECOND_ROUND_SURVEYS,
 )
 from callback_service.selection.model import DialTo, ReportFacts
 from callback_service.selection.ruleset import Rules
@@ -33,7 +43,7 @@ def repeat_count(this_received_at: datetime, others: Iterable[datetime], rules: 
 
 def _utc(t: datetime, name: str) -> datetime:
     # Same-zone aware datetimes compare by wall clock; UTC makes every comparison an instant one.
-    return require_aware(t, name).astimezone(timezone.utc)
+    return require_aware(t, name).astimezone(UTC)
 
 
 def is_repeat(this_received_at: datetime, others: Iterable[datetime], rules: Rules) -> bool:

@@ -15,6 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from callback_service.db.models import CallAttempt, CallbackTask, Phone, Report
+from callback_service.db.session import updated_rows
 from callback_service.selection.calendar import in_window, next_callable_at, next_day_open
 from callback_service.selection.facts import IN_FLIGHT_STATES, phone_day
 from callback_service.selection.model import Action
@@ -70,10 +71,10 @@ def _claim_one(session: Session, task: CallbackTask, now: datetime, ctx: PlanCon
             apply(session, report, decision, now, ctx)
             return None
         apply(session, report, decision, now, ctx)
-    won = session.execute(
-        update(CallbackTask).where(CallbackTask.id == task.id, CallbackTask.status == "pending")
-        .values(status="claimed", claimed_by=ctx.worker, lease_until=now + ctx.lease,
-                attempts=CallbackTask.attempts + 1)).rowcount
+    won = updated_rows(session, update(CallbackTask)
+                       .where(CallbackTask.id == task.id, CallbackTask.status == "pending")
+                       .values(status="claimed", claimed_by=ctx.worker, lease_until=now + ctx.lease,
+                               attempts=CallbackTask.attempts + 1))
     if won != 1:
         log.info("task %s was claimed by another scheduler", task.id)
         return None
@@ -99,7 +100,7 @@ def _verification_due(session: Session, task: CallbackTask, now: datetime, ctx: 
     day = phone_day(session, phone, now, rules)
     today = now.astimezone(rules.tz).date()
     others = [c for c in (day.calls if day else ()) if c.started_at.astimezone(rules.tz).date() == today
-              and not (c.round == 3)]
+              and c.round != 3]
     if others or any(c.in_flight for c in (day.calls if day else ())):
         task.call_at, task.reasons = next_day_open(now, rules), ["phone_daily_cap"]
         return False

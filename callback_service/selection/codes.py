@@ -7,7 +7,10 @@ into ``contracts.py`` and this module then re-exports them from there.
 from __future__ import annotations
 
 from callback_service.contracts import (
-    D_ANSWERED_COMPLETE, D_ANSWERED_PARTIAL, D_INVALID_NUMBER, DISPOSITIONS,
+    D_ANSWERED_COMPLETE,
+    D_ANSWERED_PARTIAL,
+    D_INVALID_NUMBER,
+    DISPOSITIONS,
 )
 
 # --- reason codes added by the selection rules -------------------------------------------------

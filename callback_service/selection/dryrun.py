@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from callback_service.db.models import Report
 from callback_service.security.masking import mask_phone
-from callback_service.selection.planner import evaluate
+from callback_service.selection.planner import evaluate_rounds
 from callback_service.selection.ruleset import Rules
 
 OPEN_PLAN_STATES = ("new", "planned")
@@ -29,8 +29,8 @@ def dry_run(session: Session, now: datetime, rules: Rules, batch: int = 1000) ->
         if not reports:
             return
         for report in reports:
-            decision = evaluate(session, report, now, rules)
-            out = decision.as_dict()
-            out["phone"] = mask_phone(decision.phone) if decision.phone else None
-            yield out
+            for decision in evaluate_rounds(session, report, now, rules):
+                out = decision.as_dict()
+                out["phone"] = mask_phone(decision.phone) if decision.phone else None
+                yield out
         last_id = reports[-1].id

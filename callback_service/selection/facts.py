@@ -41,7 +41,7 @@ def report_facts(report: Report, repeat: int) -> ReportFacts:
         guardian_phone_e164=guardian.e164 if guardian else None,
         guardian_valid=bool(guardian and guardian.valid and guardian.e164),
         do_not_call=bool(report.do_not_call or (phone is not None and phone.do_not_call)),
-        safe_to_call=report.safe_to_call, repeat_count_30d=repeat)
+        safe_to_call=report.safe_to_call, repeat_count_30d=repeat, phone_missing=report.phone_id is None)
 
 
 def round_history(session: Session, report_id: int) -> list[RoundHistory]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from callback_service.selection.calendar import require_aware
 from callback_service.selection.ruleset import Pacing
@@ -38,4 +38,4 @@ def _in_rate_window(starts: Iterable[datetime], now: datetime) -> list[datetime]
 
 
 def _utc(t: datetime, name: str = "start") -> datetime:
-    return require_aware(t, name).astimezone(timezone.utc)
+    return require_aware(t, name).astimezone(UTC)

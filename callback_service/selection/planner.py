@@ -11,16 +11,18 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from callback_service.contracts import R_MAX_ATTEMPTS
-from callback_service.db.models import CallAttempt, CallbackTask, Decision as DecisionRow, Phone, Report
+from callback_service.db.models import CallbackTask, Report
+from callback_service.db.models import Decision as DecisionRow
 from callback_service.selection import categories as cat
 from callback_service.selection.facts import phone_day, repeat_count, report_facts, round_history
-from callback_service.selection.model import Action, Decision
-from callback_service.selection.rules import decide
+from callback_service.selection.model import TERMINAL_ACTIONS, Action, Decision
+from callback_service.selection.rules import decide, decide_rounds
 from callback_service.selection.ruleset import Rules
 from callback_service.tickets.rules import ticket_for_task_end
 from callback_service.tickets.service import TicketPolicy, open_ticket
@@ -40,13 +42,22 @@ class PlanContext:
     lease: timedelta = timedelta(minutes=10)
 
 
-def evaluate(session: Session, report: Report, now: datetime, rules: Rules,
-             round_no: int | None = None) -> Decision:
+def _inputs(session: Session, report: Report, now: datetime, rules: Rules) -> tuple[Any, Any, Any]:
     facts = report_facts(report, repeat_count(session, report, rules))
     dial_to, _ = cat.dial_target(facts, rules)
     phone = None if dial_to is None else report.guardian_phone if dial_to == "guardian" else report.phone
-    return decide(facts, round_history(session, report.id), phone_day(session, phone, now, rules), now, rules,
-                  round_no=round_no)
+    return facts, round_history(session, report.id), phone_day(session, phone, now, rules)
+
+
+def evaluate(session: Session, report: Report, now: datetime, rules: Rules, round_no: int) -> Decision:
+    facts, history, day = _inputs(session, report, now, rules)
+    return decide(facts, history, day, now, rules, round_no=round_no)
+
+
+def evaluate_rounds(session: Session, report: Report, now: datetime, rules: Rules) -> tuple[Decision, ...]:
+    """Round 1's decision (even when finished) and, once round 1 is over, round 2's."""
+    facts, history, day = _inputs(session, report, now, rules)
+    return decide_rounds(facts, history, day, now, rules)
 
 
 def _task_for(session: Session, report: Report, decision: Decision) -> CallbackTask:
@@ -101,23 +112,12 @@ def _file_task_ticket(session: Session, report: Report, task: CallbackTask, deci
         open_ticket(session, report, spec, now, ctx.tickets)
 
 
-def replan(session: Session, report: Report, now: datetime, ctx: PlanContext) -> list[Decision]:
-    """Decide the report's current round; when a round just ended, also open the next one."""
-    decisions = [evaluate(session, report, now, ctx.rules)]
-    apply(session, report, decisions[0], now, ctx)
-    if decisions[0].action in (Action.CALL, Action.DEFER) or decisions[0].round == 2:
-        report.plan_state = "planned" if decisions[0].action in (Action.CALL, Action.DEFER) else "closed"
-        return decisions
-    if decisions[0].second_round:
-        nxt = evaluate(session, report, now, ctx.rules)
-        if nxt.round == 2:
-            apply(session, report, nxt, now, ctx)
-            decisions.append(nxt)
-            report.plan_state = "planned" if nxt.action in (Action.CALL, Action.DEFER) else "closed"
-            return decisions
-        report.plan_state = "planned"  # round 2 becomes current once round 1's expiry passes
-        return decisions
-    report.plan_state = "closed"
+def replan(session: Session, report: Report, now: datetime, ctx: PlanContext) -> tuple[Decision, ...]:
+    """Write the decision of every round so far; the report is closed when the last one is final."""
+    decisions = evaluate_rounds(session, report, now, ctx.rules)
+    for decision in decisions:
+        apply(session, report, decision, now, ctx)
+    report.plan_state = "closed" if decisions[-1].action in TERMINAL_ACTIONS else "planned"
     return decisions
 
 

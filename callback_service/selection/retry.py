@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from callback_service.contracts import DISPOSITIONS
 from callback_service.selection.calendar import next_callable_at, require_aware, shift
@@ -62,7 +62,7 @@ def round_progress(history: RoundHistory | None, rules: Rules) -> RoundProgress:
 
 
 def _start_utc(attempt: Attempt) -> datetime:
-    return require_aware(attempt.started_at, "started_at").astimezone(timezone.utc)
+    return require_aware(attempt.started_at, "started_at").astimezone(UTC)
 
 
 def _ending(

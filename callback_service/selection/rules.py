@@ -11,16 +11,35 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from callback_service.contracts import (
-    R_DO_NOT_CALL, R_DUE, R_INVALID_PHONE, R_MAX_ATTEMPTS, R_NOT_DUE, R_PHONE_DAILY_CAP, R_RETRY,
-    R_UNSAFE_TO_CALL, R_WINDOW_EXPIRED,
+    R_DO_NOT_CALL,
+    R_DUE,
+    R_INVALID_PHONE,
+    R_MAX_ATTEMPTS,
+    R_NOT_DUE,
+    R_PHONE_DAILY_CAP,
+    R_RETRY,
+    R_UNSAFE_TO_CALL,
+    R_WINDOW_EXPIRED,
 )
 from callback_service.selection import categories as cat
 from callback_service.selection.calendar import (
-    local, next_callable_at, next_day_open, placement_reasons, require_aware, shift,
+    local,
+    next_callable_at,
+    next_day_open,
+    placement_reasons,
+    require_aware,
+    shift,
 )
 from callback_service.selection.codes import R_PHONE_IN_CALL, R_REACHED
 from callback_service.selection.model import (
-    TERMINAL_ACTIONS, Action, Decision, DialTo, PhoneCall, PhoneDay, ReportFacts, RoundHistory,
+    TERMINAL_ACTIONS,
+    Action,
+    Decision,
+    DialTo,
+    PhoneCall,
+    PhoneDay,
+    ReportFacts,
+    RoundHistory,
 )
 from callback_service.selection.retry import RoundProgress, attempt_end, round_progress
 from callback_service.selection.ruleset import Rules

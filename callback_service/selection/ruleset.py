@@ -21,8 +21,17 @@ from callback_service.selection._reader import Reader, RulesError
 from callback_service.selection.codes import RETRYABLE_DISPOSITIONS
 
 __all__ = [
-    "DEFAULTS", "CalendarRules", "Pacing", "Round1Rules", "Round2Rules", "RetryRules", "Rules",
-    "RulesError", "Window", "load_rules", "rules_from_mapping",
+    "DEFAULTS",
+    "CalendarRules",
+    "Pacing",
+    "RetryRules",
+    "Round1Rules",
+    "Round2Rules",
+    "Rules",
+    "RulesError",
+    "Window",
+    "load_rules",
+    "rules_from_mapping",
 ]
 
 DEFAULTS: dict[str, Any] = {
@@ -174,7 +183,7 @@ def _round1(sec: Reader) -> Round1Rules:
     return Round1Rules(
         eligible_channels=frozenset(sec.choices("eligible_channels", CHANNELS)),
         ineligible_channel_reasons={
-            ch: reasons.choice(ch, _INELIGIBLE_REASONS) for ch in reasons.keys(allowed=CHANNELS)
+            ch: reasons.choice(ch, _INELIGIBLE_REASONS) for ch in reasons.names(allowed=CHANNELS)
         },
         due_after=timedelta(hours=sec.number("due_after_hours", minimum=0)),
         expires_after=timedelta(days=sec.number("expires_after_days", minimum=0, exclusive=True)),
@@ -196,7 +205,7 @@ def _retry(sec: Reader) -> RetryRules:
         max_attempts=sec.integer("max_attempts", minimum=1),
         delays={
             d: timedelta(minutes=delays.number(d, minimum=0, exclusive=True))
-            for d in delays.keys(allowed=RETRYABLE_DISPOSITIONS)
+            for d in delays.names(allowed=RETRYABLE_DISPOSITIONS)
         },
     )
 
@@ -207,7 +216,7 @@ def _pacing(sec: Reader) -> Pacing:
 
 
 def _trunks(sec: Reader) -> dict[str, Pacing]:
-    return {name: _pacing(sec.section(name)) for name in sec.keys()}
+    return {name: _pacing(sec.section(name)) for name in sec.names()}
 
 
 def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:

@@ -10,11 +10,16 @@ from __future__ import annotations
 import shutil
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from callback_service.contracts import (
-    D_ANSWERED_COMPLETE, D_BUSY, D_DECLINED_UNSAFE, D_FAILED, D_INVALID_NUMBER, D_NO_ANSWER,
+    D_ANSWERED_COMPLETE,
+    D_BUSY,
+    D_DECLINED_UNSAFE,
+    D_FAILED,
+    D_INVALID_NUMBER,
+    D_NO_ANSWER,
     RECORDING_PATH_TEMPLATE,
 )
 from callback_service.surveys.model import Question, Survey
@@ -51,7 +56,7 @@ class SimulatedDialer(Dialer):
 
     def call(self, request: CallRequest) -> CallResult:
         citizen = self.citizens.get(request.phone_e164, self.default)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         outcome = self._outcome(request.phone_e164, citizen)
         if outcome != "answer":
             return CallResult(request.attempt_id, _OUTCOME_DISPOSITION[outcome], started_at=now, ended_at=now,
@@ -59,7 +64,7 @@ class SimulatedDialer(Dialer):
         result = CallResult(request.attempt_id, D_ANSWERED_COMPLETE, started_at=now, answered_at=now,
                             detail="simulated network")
         self._walk(request, citizen, result)
-        result.ended_at = datetime.now(timezone.utc)
+        result.ended_at = datetime.now(UTC)
         return result
 
     def _walk(self, request: CallRequest, citizen: Citizen, result: CallResult) -> None:
