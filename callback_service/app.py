@@ -80,8 +80,8 @@ class App:
         return StageContext(
             sessions=self.sessions, plan=self.plan_context(worker, dialer.name if dialer else None),
             surveys=self.surveys, recordings_root=self.settings.recordings_path, dialer=dialer,
-            transcriber=self.overrides.get("transcriber") or self.transcriber,
-            scorer=self.overrides.get("scorer") or self.scorer, caller_id=self.settings.caller_id)
+            get_transcriber=lambda: self.overrides.get("transcriber") or self.transcriber,
+            get_scorer=lambda: self.overrides.get("scorer") or self.scorer, caller_id=self.settings.caller_id)
 
     def close(self) -> None:
         if "engine" in self.__dict__:

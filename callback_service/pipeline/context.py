@@ -26,14 +26,27 @@ class StageContext:
     surveys: dict[str, Survey]
     recordings_root: Path
     dialer: Dialer | None = None
-    transcriber: Any = None            # transcription.base.Transcriber
-    scorer: Any = None                 # scoring: callable (dtmf, text) -> ScoreResult
+    # Built on first use: a dial-only worker never loads the speech model.
+    get_transcriber: Callable[[], Any] | None = None   # -> transcription.base.Transcriber
+    get_scorer: Callable[[], Any] | None = None        # -> callable (dtmf, text) -> ScoreResult
     caller_id: str = ""
     ring_timeout_s: float = 30.0
     max_transcribe_tries: int = 3
     qc_sample_rate: float = 0.05
     clock: Callable[[], datetime] = field(default=utcnow)
     on_event: Callable[[str, dict[str, Any]], None] | None = None   # metrics hook
+
+    @property
+    def transcriber(self) -> Any:
+        if self.get_transcriber is None:
+            raise RuntimeError("no transcriber configured for this worker")
+        return self.get_transcriber()
+
+    @property
+    def scorer(self) -> Any:
+        if self.get_scorer is None:
+            raise RuntimeError("no scorer configured for this worker")
+        return self.get_scorer()
 
     def emit(self, name: str, **data: Any) -> None:
         if self.on_event is not None:

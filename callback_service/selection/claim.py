@@ -20,7 +20,7 @@ from callback_service.selection.calendar import in_window, next_callable_at, nex
 from callback_service.selection.facts import IN_FLIGHT_STATES, phone_day
 from callback_service.selection.model import Action
 from callback_service.selection.pacing import starts_allowed
-from callback_service.selection.planner import PlanContext, apply, evaluate
+from callback_service.selection.planner import PlanContext, apply, evaluate, replan
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def _claim_one(session: Session, task: CallbackTask, now: datetime, ctx: PlanCon
     else:
         decision = evaluate(session, report, now, ctx.rules, round_no=task.round)
         if decision.action != Action.CALL:
-            apply(session, report, decision, now, ctx)
+            replan(session, report, now, ctx)  # may end this round and open the next
             return None
         apply(session, report, decision, now, ctx)
     won = updated_rows(session, update(CallbackTask)

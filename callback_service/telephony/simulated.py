@@ -41,8 +41,10 @@ class Citizen:
 class SimulatedDialer(Dialer):
     name = "simulated"
 
-    def __init__(self, citizens: dict[str, Citizen], default: Citizen | None = None) -> None:
+    def __init__(self, citizens: dict[str, Citizen], default: Citizen | None = None,
+                 clock: Callable[[], datetime] | None = None) -> None:
         self.citizens = citizens
+        self.clock = clock or (lambda: datetime.now(UTC))
         self.default = default or Citizen(outcome="no_answer")
         self._calls: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -56,7 +58,7 @@ class SimulatedDialer(Dialer):
 
     def call(self, request: CallRequest) -> CallResult:
         citizen = self.citizens.get(request.phone_e164, self.default)
-        now = datetime.now(UTC)
+        now = self.clock()
         outcome = self._outcome(request.phone_e164, citizen)
         if outcome != "answer":
             return CallResult(request.attempt_id, _OUTCOME_DISPOSITION[outcome], started_at=now, ended_at=now,
@@ -64,7 +66,7 @@ class SimulatedDialer(Dialer):
         result = CallResult(request.attempt_id, D_ANSWERED_COMPLETE, started_at=now, answered_at=now,
                             detail="simulated network")
         self._walk(request, citizen, result)
-        result.ended_at = datetime.now(UTC)
+        result.ended_at = self.clock()
         return result
 
     def _walk(self, request: CallRequest, citizen: Citizen, result: CallResult) -> None:
