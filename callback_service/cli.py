@@ -84,6 +84,27 @@ def cmd_plan(app: App, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tickets(app: App, args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from callback_service.tickets.listing import list_tickets
+    with app.sessions() as session:
+        try:
+            rows = list_tickets(session, datetime.now(UTC), args.status, args.limit)
+        except ValueError as exc:
+            print(str(exc), file=sys.stderr)
+            return 2
+    if args.json:
+        _print_json(rows)
+        return 0
+    for r in rows:
+        flag = " OVERDUE" if r["overdue"] else ""
+        print(f"#{r['id']:<6} {r['report_no']:<18} {r['station']:<10} {r['severity']:<7} {r['status']:<11} "
+              f"{r['reason']:<22} due {r['sla_due_at']}{flag}")
+    print(f"{len(rows)} tickets")
+    return 0
+
+
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
     parser = argparse.ArgumentParser(prog="callback-service", description="Police report callback service")
     parser.add_argument("--log-level", default="WARNING")
@@ -104,6 +125,12 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
     p.add_argument("--now", help="ISO 8601 time to plan at (default: now)")
     p.add_argument("--json", action="store_true")
     handlers["plan"] = cmd_plan
+
+    p = sub.add_parser("tickets", help="list follow-up tickets")
+    p.add_argument("--status", help="open|assigned|rectifying|resolved|verified|reopened")
+    p.add_argument("--limit", type=int, default=500)
+    p.add_argument("--json", action="store_true")
+    handlers["tickets"] = cmd_tickets
 
     from callback_service.surveys.prompts import add_prompts_parser, cmd_prompts
     add_prompts_parser(sub)

@@ -15,7 +15,7 @@ from callback_service.tickets.service import apply_verification, open_ticket
 log = logging.getLogger(__name__)
 SATISFACTION_QUESTION = "satisfaction"
 # Keypresses on the survey's factual questions that reveal a problem on their own.
-DTMF_PROBLEMS = {("receipt", "no"): "no_receipt", ("attitude", "poor"): "attitude",
+DTMF_PROBLEMS = {("receipt", "no"): "no_receipt", ("attitude", "poor"): "attitude", ("safety", "unsafe"): "safety",
                  ("rectified", "no"): "no_feedback"}
 KEY_TAGS = frozenset({"domestic_violence", "minor", "porn_gambling_drugs", "mass_involvement"})
 

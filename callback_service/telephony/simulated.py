@@ -88,7 +88,7 @@ class SimulatedDialer(Dialer):
             return None
         answer = AnswerResult(question_id=q.id)
         if q.kind in ("dtmf", "both"):
-            answer.dtmf = citizen.digits.get(q.id, citizen.digits.get("*"))
+            answer.dtmf = citizen.digits.get(q.id, citizen.digits.get("*")) or None
         if q.kind in ("speech", "both") and citizen.speech is not None:
             target = request.recordings_dir / RECORDING_PATH_TEMPLATE.format(
                 attempt_id=request.attempt_id, question_id=q.id)
