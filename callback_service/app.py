@@ -75,6 +75,22 @@ class App:
         from callback_service.scoring.factory import build_scorer
         return build_scorer(self.settings)
 
+    def build_dialer(self) -> Dialer | None:
+        """The configured production dialer; ``simulated`` has no standing network (the demo builds one)."""
+        s = self.settings
+        if s.dialer == "asterisk":
+            from callback_service.telephony.asterisk.client import AmiSettings
+            from callback_service.telephony.asterisk.dialer import AsteriskDialer, AsteriskDialerSettings
+            from callback_service.telephony.asterisk.trunks import Trunk
+            return AsteriskDialer(AsteriskDialerSettings(
+                ami=AmiSettings(host=s.ami_host, port=s.ami_port, username=s.ami_username, secret=s.ami_secret),
+                trunks=(Trunk("carrier", s.ami_trunk_channel, s.trunk_max_concurrent),),
+                spool_prefix=s.ami_spool_prefix))
+        if s.dialer == "sip":
+            from callback_service.telephony.sip.factory import build_sip_dialer
+            return build_sip_dialer(s)
+        return None
+
     def stage_context(self, dialer: Dialer | None = None, worker: str = "worker") -> StageContext:
         dialer = dialer if dialer is not None else self.overrides.get("dialer")
         return StageContext(

@@ -53,6 +53,7 @@ class Settings:
     ami_username: str = "callback"
     ami_secret: str = ""
     ami_spool_prefix: str = "/var/spool/asterisk/callback/"
+    ami_trunk_channel: str = "PJSIP/{national}@carrier"   # dial string; see telephony/asterisk/trunks.py
     sip_server: str = "127.0.0.1"
     sip_port: int = 5060
     sip_username: str = "callback"
