@@ -105,6 +105,16 @@ def cmd_tickets(app: App, args: argparse.Namespace) -> int:
     return 0
 
 
+def _corrections(app: App) -> list[dict[str, Any]]:
+    """Reviewers' label corrections from the UI: training data for train-scorer."""
+    from sqlalchemy import select
+
+    from callback_service.db.models import LabelCorrection
+    with app.sessions() as session:
+        return [{"text": c.text, "label": c.new_label, "problems": list(c.problems)}
+                for c in session.scalars(select(LabelCorrection).order_by(LabelCorrection.id)) if c.text]
+
+
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
     parser = argparse.ArgumentParser(prog="callback-service", description="Police report callback service")
     parser.add_argument("--log-level", default="WARNING")
@@ -131,6 +141,14 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
     p.add_argument("--limit", type=int, default=500)
     p.add_argument("--json", action="store_true")
     handlers["tickets"] = cmd_tickets
+
+    from callback_service.scoring.cli import (
+        add_score_parser, add_train_scorer_parser, cmd_score, cmd_train_scorer,
+    )
+    add_score_parser(sub)
+    handlers["score"] = lambda a, args: cmd_score(args, scorer=None if getattr(args, "model", None) else a.scorer)
+    add_train_scorer_parser(sub)
+    handlers["train-scorer"] = lambda a, args: cmd_train_scorer(args, extra=_corrections(a))
 
     from callback_service.surveys.prompts import add_prompts_parser, cmd_prompts
     add_prompts_parser(sub)
