@@ -8,9 +8,12 @@ STAMP := $(VENV)/.installed
 APT_STAMP := var/.apt-ok
 PYTEST_ARGS ?=
 
-.PHONY: demo test setup apt venv services lint bench clean
+.PHONY: demo test setup apt vendor services lint bench clean
 
-setup: apt $(STAMP)
+setup: apt $(STAMP) vendor
+
+vendor:
+	@bash scripts/vendor-frontend.sh
 
 apt: $(APT_STAMP)
 $(APT_STAMP): scripts/apt-packages.txt

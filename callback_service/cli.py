@@ -150,6 +150,12 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
     add_train_scorer_parser(sub)
     handlers["train-scorer"] = lambda a, args: cmd_train_scorer(args, extra=_corrections(a))
 
+    from callback_service.web.cli import add_serve_parser, add_users_parser, cmd_serve, cmd_users
+    add_users_parser(sub)
+    handlers["users"] = cmd_users
+    add_serve_parser(sub)
+    handlers["serve"] = cmd_serve
+
     from callback_service.surveys.prompts import add_prompts_parser, cmd_prompts
     add_prompts_parser(sub)
     handlers["prompts"] = lambda _app, a: cmd_prompts(a)

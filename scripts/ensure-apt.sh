@@ -6,7 +6,9 @@ while IFS=: read -r bin pkg; do
   [[ -z "$bin" || "$bin" == \#* ]] && continue
   command -v "$bin" >/dev/null 2>&1 || missing+=("$pkg")
 done < "$1"
-dpkg -s libsox-fmt-all >/dev/null 2>&1 || missing+=(libsox-fmt-all)
+for pkg in libsox-fmt-all fonts-noto-cjk; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
 [[ ${#missing[@]} -eq 0 ]] && exit 0
 SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
 echo "installing Debian packages: ${missing[*]}"
