@@ -115,6 +115,38 @@ def _corrections(app: App) -> list[dict[str, Any]]:
                 for c in session.scalars(select(LabelCorrection).order_by(LabelCorrection.id)) if c.text]
 
 
+def cmd_demo(app: App, args: argparse.Namespace) -> int:
+    from callback_service.demo.run import create_demo_users, run_demo
+    demo_app, summary = run_demo(app.settings, network=args.network)
+    users = create_demo_users(demo_app)
+    summary["dashboard_url"] = f"http://{args.host}:{args.port}/"
+    if args.json:
+        _print_json(summary)
+    else:
+        _print_demo(summary, users)
+    if args.no_serve:
+        demo_app.close()
+        return 0
+    args.threads = 8
+    from callback_service.web.cli import cmd_serve
+    return cmd_serve(demo_app, args)
+
+
+def _print_demo(s: dict[str, Any], users: list[tuple[str, str, str]]) -> None:
+    net = "SIP over loopback (Kamailio + pyVoIP citizens)" if s["network"] == "sip-loopback" else \
+        "SIMULATED network (no real calls)"
+    print(f"callback-service demo — network: {net}; demo clock {s['demo_clock']}")
+    print(f"  reports imported   {s['imported']} (rejected {s['rejected']})")
+    print(f"  calls placed       {s['calls']}, answered {s['answered']}")
+    print(f"  transcripts        {s['transcripts']}")
+    print(f"  scores             {s['scores']}  " + ", ".join(f"{k}: {v}" for k, v in sorted(s['labels'].items())))
+    print(f"  tickets            {s['tickets']}  " + ", ".join(f"{k}: {v}" for k, v in sorted(s['ticket_reasons'].items())))
+    print(f"  urgent flags       {s['urgent']}")
+    print(f"  retries pending    {s['retries_pending']}, manual follow-up {s['manual_follow_up']}")
+    print(f"  dashboard          {s['dashboard_url']}")
+    print("  demo log-ins:      " + "; ".join(f"{u} ({r}) / {p}" for u, r, p in users))
+
+
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
     parser = argparse.ArgumentParser(prog="callback-service", description="Police report callback service")
     parser.add_argument("--log-level", default="WARNING")
@@ -155,6 +187,14 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
     handlers["users"] = cmd_users
     add_serve_parser(sub)
     handlers["serve"] = cmd_serve
+
+    p = sub.add_parser("demo", help="fresh embedded database, realistic import, one full callback round")
+    p.add_argument("--network", choices=("auto", "sip", "simulated"), default="auto")
+    p.add_argument("--no-serve", action="store_true", help="do not serve the web UI afterwards")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--json", action="store_true")
+    handlers["demo"] = cmd_demo
 
     from callback_service.surveys.prompts import add_prompts_parser, cmd_prompts
     add_prompts_parser(sub)

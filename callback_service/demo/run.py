@@ -132,3 +132,20 @@ def summarise(app: App, network: str, imported: int, rejected: int) -> dict[str,
             "retries_pending": count(CallbackTask, CallbackTask.status == "pending", CallbackTask.attempts > 0),
             "manual_follow_up": count(CallbackTask, CallbackTask.status == "manual"),
         }
+
+
+DEMO_USERS = (  # username, role, station, password — demo database only, printed on screen
+    ("admin", "admin", None, "Demo-Pass-A2026"),
+    ("supervisor", "supervisor", None, "Demo-Pass-S2026"),
+    ("legal", "legal", None, "Demo-Pass-L2026"),
+    ("chengguan", "station", "城关派出所", "Demo-Pass-C2026"),
+)
+
+
+def create_demo_users(app: App) -> list[tuple[str, str, str]]:
+    from callback_service.security.auth import create_user, resolve_station
+    with app.sessions() as session, session.begin():
+        for username, role, station, password in DEMO_USERS:
+            station_id = resolve_station(session, station) if station else None
+            create_user(session, username, role, password, "demo", station_id=station_id)
+    return [(u, r, p) for u, r, _, p in DEMO_USERS]
