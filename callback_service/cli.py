@@ -105,6 +105,12 @@ def cmd_tickets(app: App, args: argparse.Namespace) -> int:
     return 0
 
 
+def _configured_transcriber(app: App, args: argparse.Namespace) -> Any:
+    """The configured model unless the command line names another one."""
+    overrides = ("model_path", "model_name", "models_dir", "device", "compute_type", "threads")
+    return None if any(getattr(args, name, None) for name in overrides) else app.transcriber
+
+
 def _corrections(app: App) -> list[dict[str, Any]]:
     """Reviewers' label corrections from the UI: training data for train-scorer."""
     from sqlalchemy import select
@@ -173,6 +179,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
     p.add_argument("--limit", type=int, default=500)
     p.add_argument("--json", action="store_true")
     handlers["tickets"] = cmd_tickets
+
+    from callback_service.transcription.cli import add_transcribe_parser, cmd_transcribe
+    add_transcribe_parser(sub)
+    handlers["transcribe"] = lambda a, args: cmd_transcribe(args, transcriber=_configured_transcriber(a, args))
 
     from callback_service.scoring.cli import (
         add_score_parser, add_train_scorer_parser, cmd_score, cmd_train_scorer,

@@ -37,7 +37,7 @@ class Settings:
     timezone: str = "Asia/Shanghai"
     bureau_name: str = "XX市公安局XX分局"
     recordings_dir: Path | None = None     # default: var_dir/recordings
-    models_dir: Path | None = None         # default: var_dir/models
+    models_dir: Path | None = None         # default: $XDG_CACHE_HOME/callback-service/models
     rules_path: Path = Path("callback_rules.yaml")
     surveys_dir: Path = Path("survey_templates")
     prompts_dir: Path = Path("scripts_voice/audio")
@@ -101,7 +101,11 @@ class Settings:
 
     @property
     def models_path(self) -> Path:
-        return self.models_dir or self.var_dir / "models"
+        # Shared per user, not per var dir: the assembled model is ~150 MB and built once.
+        if self.models_dir:
+            return self.models_dir
+        cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        return Path(cache) / "callback-service" / "models"
 
     @property
     def is_sqlite(self) -> bool:
