@@ -91,13 +91,20 @@ class App:
             return build_sip_dialer(s)
         return None
 
+    @property
+    def recording_key(self) -> Any:
+        """MultiFernet from settings.recording_key_file, or None: recordings stay plain."""
+        from callback_service.security.recordings import load_key
+        return load_key(self.settings.recording_key_file)
+
     def stage_context(self, dialer: Dialer | None = None, worker: str = "worker") -> StageContext:
         dialer = dialer if dialer is not None else self.overrides.get("dialer")
         return StageContext(
             sessions=self.sessions, plan=self.plan_context(worker, dialer.name if dialer else None),
             surveys=self.surveys, recordings_root=self.settings.recordings_path, dialer=dialer,
             get_transcriber=lambda: self.overrides.get("transcriber") or self.transcriber,
-            get_scorer=lambda: self.overrides.get("scorer") or self.scorer, caller_id=self.settings.caller_id)
+            get_scorer=lambda: self.overrides.get("scorer") or self.scorer, caller_id=self.settings.caller_id,
+            recording_key=self.recording_key)
 
     def close(self) -> None:
         if "engine" in self.__dict__:

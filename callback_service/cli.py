@@ -206,6 +206,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
     p.add_argument("--json", action="store_true")
     handlers["demo"] = cmd_demo
 
+    from callback_service.security.cli import add_audit_parser, cmd_audit
+    add_audit_parser(sub)
+    handlers["audit"] = cmd_audit
+
     from callback_service.surveys.prompts import add_prompts_parser, cmd_prompts
     add_prompts_parser(sub)
     handlers["prompts"] = lambda _app, a: cmd_prompts(a)

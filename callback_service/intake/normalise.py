@@ -28,6 +28,7 @@ TAG_ALIASES = {
 }
 TRUE_WORDS = {"true", "是", "1", "yes", "y"}
 FALSE_WORDS = {"false", "否", "0", "no", "n"}
+MIN_YEAR, MAX_YEAR = 1970, 2100
 _LOCAL_TIME = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2}) +(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 
 
@@ -49,12 +50,16 @@ def parse_time(text: str, tz: ZoneInfo) -> datetime:
     try:
         if m:
             y, mo, d, h, mi, s = (int(g) if g else 0 for g in m.groups())
-            return datetime(y, mo, d, h, mi, s, tzinfo=tz)
-        parsed = datetime.fromisoformat(text)
+            parsed = datetime(y, mo, d, h, mi, s, tzinfo=tz)
+        else:
+            parsed = datetime.fromisoformat(text)
     except ValueError:
         raise FieldError(f"unparseable time {text!r}") from None
     if parsed.tzinfo is None:
         raise FieldError(f"time {text!r} needs the YYYY-MM-DD HH:MM[:SS] form or an ISO 8601 offset")
+    # Planning adds days and months to it: years near 1 or 9999 would overflow far from here.
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        raise FieldError(f"time {text!r} is out of range ({MIN_YEAR}-{MAX_YEAR})")
     return parsed
 
 
@@ -132,6 +137,8 @@ def normalise_id(text: str, key: str) -> IdValue | None:
         ric.validate(number)
         valid = True
     except stdnum_exc.ValidationError:
+        valid = False
+    except (KeyError, IndexError, ValueError):   # python-stdnum's region table has gaps (110505 -> KeyError)
         valid = False
     if len(number) > 18 or not re.fullmatch(r"[0-9X]+", number):
         raise FieldError("ID number must be 15 or 18 digits (last may be X)")

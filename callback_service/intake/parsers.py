@@ -85,6 +85,19 @@ def read_xlsx(data: bytes, name: str) -> Iterator[Row]:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a broken archive
         raise FileFormatError(f"{name}: not a readable XLSX file ({exc.__class__.__name__})") from None
+    try:
+        yield from _xlsx_rows(wb, name)
+    except FileFormatError:
+        raise
+    except Exception as exc:  # the sheet XML is parsed lazily: a broken sheet fails mid-iteration
+        raise FileFormatError(f"{name}: not a readable XLSX sheet ({exc.__class__.__name__})") from None
+    finally:
+        wb.close()
+
+
+def _xlsx_rows(wb: Any, name: str) -> Iterator[Row]:
+    if not wb.worksheets:
+        raise FileFormatError(f"{name}: no worksheet")
     rows = wb.worksheets[0].iter_rows(values_only=True)
     header = next(rows, None)
     if header is None:
@@ -94,7 +107,6 @@ def read_xlsx(data: bytes, name: str) -> Iterator[Row]:
         cells = ["" if v is None else _xlsx_cell(v) for v in values]
         if any(str(c).strip() for c in cells):
             yield line, _row_dict(mapped, cells)
-    wb.close()
 
 
 def _xlsx_cell(value: Any) -> Any:
@@ -110,6 +122,10 @@ def read_json(data: bytes, name: str) -> Iterator[Row]:
         doc = json.loads(decode(data, name))
     except json.JSONDecodeError as exc:
         raise FileFormatError(f"{name}: invalid JSON at line {exc.lineno}: {exc.msg}") from None
+    except RecursionError:
+        raise FileFormatError(f"{name}: JSON nested too deeply") from None
+    except ValueError as exc:   # e.g. an integer longer than Python's int conversion limit
+        raise FileFormatError(f"{name}: invalid JSON: {exc}") from None
     items = doc.get("reports") if isinstance(doc, dict) and "reports" in doc else doc
     if isinstance(items, dict):
         items = [items]

@@ -90,6 +90,10 @@ def import_rows(factory: sessionmaker[Session], rows: Iterable[Row], limits: Lim
         _import(factory, rows, limits, strict, source, filename, actor, result)
     except _StrictAbort:
         result.imported, result.committed, result.batch_id = 0, False, None
+        with factory() as session, session.begin():   # the import's own audit entry was rolled back
+            audit.record(session, actor, "import.aborted", "import_batch", "",
+                         {"source": source, "filename": filename, "rejected": len(result.rejected),
+                          "strict": True})
     return result
 
 

@@ -30,6 +30,7 @@ class StageContext:
     get_transcriber: Callable[[], Any] | None = None   # -> transcription.base.Transcriber
     get_scorer: Callable[[], Any] | None = None        # -> callable (dtmf, text) -> ScoreResult
     caller_id: str = ""
+    recording_key: Any = None   # MultiFernet when recordings are encrypted at rest (security/at_rest.py)
     ring_timeout_s: float = 30.0
     max_transcribe_tries: int = 3
     qc_sample_rate: float = 0.05

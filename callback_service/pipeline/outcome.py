@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import random
 from datetime import datetime
@@ -14,6 +13,7 @@ from sqlalchemy.orm import Session
 from callback_service.contracts import ANSWERED_DISPOSITIONS, CALL_RECORDING_NAME, D_DECLINED_UNSAFE
 from callback_service.db.models import Answer, CallAttempt, CallbackTask, Recording, Report
 from callback_service.pipeline.context import StageContext
+from callback_service.security.at_rest import AtRestError, seal
 from callback_service.selection.planner import replan
 from callback_service.selection.verification import after_verification_call
 from callback_service.telephony.dialer import AnswerResult, CallResult
@@ -26,18 +26,13 @@ class RecordingPathError(ValueError):
 
 
 def relative_recording_path(root: Path, path: Path) -> str:
-    resolved, base = path.resolve(), root.resolve()
+    try:
+        resolved, base = path.resolve(), root.resolve()
+    except (OSError, ValueError, RuntimeError) as exc:   # a NUL byte, a symlink loop
+        raise RecordingPathError(f"recording {path.name!r} has an unusable path: {exc}") from None
     if not resolved.is_relative_to(base):
         raise RecordingPathError(f"recording {path.name} is outside the recordings directory")
     return resolved.relative_to(base).as_posix()
-
-
-def _file_facts(path: Path) -> tuple[int | None, str | None]:
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return None, None
-    return len(data), hashlib.sha256(data).hexdigest()
 
 
 def _recording(ctx: StageContext, attempt: CallAttempt, qid: str, kind: str, path: Path) -> Recording:
@@ -48,7 +43,12 @@ def _recording(ctx: StageContext, attempt: CallAttempt, qid: str, kind: str, pat
     except RecordingPathError as exc:
         rec.path, rec.state, rec.last_error = path.name, "rejected", str(exc)
         return rec
-    rec.size_bytes, rec.sha256 = _file_facts(ctx.recordings_root / rec.path)
+    try:
+        sealed = seal(ctx.recordings_root / rec.path, ctx.recording_key)   # encrypts when a key is set
+    except AtRestError as exc:
+        rec.state, rec.last_error = "failed", str(exc)
+        return rec
+    rec.size_bytes, rec.sha256, rec.encrypted = sealed.size_bytes, sealed.sha256, sealed.encrypted
     if rec.size_bytes is None:
         rec.state, rec.last_error = "failed", "recording file missing"
     return rec

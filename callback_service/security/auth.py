@@ -40,6 +40,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "config_view": OVERSIGHT_ROLES,
     "audit_view": frozenset({"admin", "legal"}),
     "manage_users": frozenset({"admin"}),
+    "export": OVERSIGHT_ROLES,
 }
 
 # Verifying against this when the user is unknown keeps the timing the same as a wrong password.

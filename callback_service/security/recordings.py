@@ -39,8 +39,11 @@ def resolve_under(root: Path, relative: str) -> Path:
     """``root/relative`` resolved, refusing anything that escapes ``root``."""
     if not relative or "\x00" in relative or Path(relative).is_absolute():
         raise RecordingAccessError(f"recording path {relative!r} is not a relative path")
-    base = root.resolve()
-    candidate = (base / relative).resolve()
+    try:
+        base = root.resolve()
+        candidate = (base / relative).resolve()
+    except (OSError, RuntimeError) as exc:   # a symlink loop, an unreadable directory
+        raise RecordingAccessError(f"recording path {relative!r} cannot be resolved: {exc}") from None
     if not candidate.is_relative_to(base) or candidate == base:
         raise RecordingAccessError(f"recording path {relative!r} leaves the recordings root")
     return candidate

@@ -104,6 +104,7 @@ def _register(flask_app: Flask) -> None:
         auth,
         calls,
         dashboard,
+        export,
         health,
         reports,
         review,
@@ -111,7 +112,7 @@ def _register(flask_app: Flask) -> None:
     )
     for module in (auth, account, dashboard, review, calls, audio, tickets, reports, admin_users, admin_config,
                    admin_data,
-                   api, health):
+                   api, health, export):
         flask_app.register_blueprint(module.bp)
     csrf.exempt(api.bp)
 

@@ -32,9 +32,10 @@ MAX_LINE_BYTES = 1024
 MAX_ACTION_HEADERS = 128
 
 _KEY_RE = re.compile(r"[A-Za-z][A-Za-z0-9_-]*\Z")
-# C0 controls except TAB, and DEL. CR and LF are the injection vectors; the rest have no business in
-# a header either and some terminals or log viewers act on them.
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+# C0 controls except TAB, DEL, C1 controls and the Unicode line and paragraph separators. CR and LF are
+# the injection vectors; the rest have no business in a header either and some terminals, log viewers
+# and text tools treat them as line breaks.
+_CONTROL_RE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 class AmiProtocolError(DialerError):

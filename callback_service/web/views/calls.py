@@ -93,7 +93,12 @@ def _context(attempt: CallAttempt, report: Report) -> dict[str, Any]:
 @require("view")
 def show(attempt_id: int) -> str:
     attempt, report = load_attempt(attempt_id)
-    return render_template("call.html", **_context(attempt, report))
+    html = render_template("call.html", **_context(attempt, report))
+    # The page shows what the citizen said (transcripts): personal data, so each view is audited.
+    audit.record(db(), me().username, "call.view", "call_attempt", attempt.id, {"report_no": report.report_no},
+                 client_ip())
+    db().commit()
+    return html
 
 
 @bp.route("/calls/<int:attempt_id>/correct", methods=["POST"])
