@@ -1,4 +1,9 @@
-"""A realistic, reproducible sample of walk-in and kiosk reports for the demo (no real people)."""
+"""A realistic, reproducible sample of walk-in and kiosk reports for the demo (no real people).
+
+Every phone in the sample (each reporter's, then a minor's guardian's) is numbered in row order from
+``FIRST_PHONE``: the SIP loopback network registers its simulated citizens under the same sequence
+(``telephony.sip.citizen.CitizenPool``), so each report rings the citizen scripted for it.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ CATEGORIES = (("盗窃", ""), ("电信网络诈骗", ""), ("家庭纠纷", "dome
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
 GIVEN = ("建国", "秀英", "志强", "丽娟", "海峰", "晓燕", "伟", "敏", "静", "磊", "洋", "艳", "勇", "军", "杰", "娟")
 CHANNELS = ("walk_in",) * 6 + ("kiosk",) * 3 + ("phone", "transfer")
+FIRST_PHONE = 13900000001      # = the first number of telephony.sip.citizen.CitizenPool
 
 
 def _id_number(rng: random.Random, born: datetime) -> str:
@@ -26,6 +32,7 @@ def _id_number(rng: random.Random, born: datetime) -> str:
 def sample_reports(now: datetime, count: int = 36, seed: int = 20261128) -> list[dict[str, Any]]:
     """Reports received 1-5 days before ``now`` (so round 1 is due), spread over the nine stations."""
     rng = random.Random(seed)
+    phones = (str(FIRST_PHONE + n) for n in range(2 * count))
     rows = []
     for i in range(count):
         category, tag = CATEGORIES[i % len(CATEGORIES)]
@@ -34,12 +41,12 @@ def sample_reports(now: datetime, count: int = 36, seed: int = 20261128) -> list
         row = {
             "report_no": f"JJ{received:%Y%m%d}{i + 1:04d}", "received_at": received.strftime("%Y-%m-%d %H:%M"),
             "station": STATIONS[i % len(STATIONS)], "channel": CHANNELS[i % len(CHANNELS)] if i >= 4 else "walk_in",
-            "reporter_name": rng.choice(SURNAMES) + rng.choice(GIVEN), "reporter_phone": f"1390356{i + 1:04d}",
+            "reporter_name": rng.choice(SURNAMES) + rng.choice(GIVEN), "reporter_phone": next(phones),
             "reporter_id_number": _id_number(rng, born), "category": category, "tags": tag,
             "guardian_phone": "", "do_not_call": "否", "safe_to_call": "",
         }
         if tag == "minor":
-            row["guardian_phone"] = f"1380356{i + 1:04d}"
+            row["guardian_phone"] = next(phones)
         if tag == "domestic_violence":
             row["safe_to_call"] = "否" if i % 3 == 0 else "是"
         rows.append(row)

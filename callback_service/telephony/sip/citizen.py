@@ -3,7 +3,13 @@
 Each ``SimulatedCitizen`` registers under a numeric username (``13900000001`` ...) and, per its
 ``CitizenBehaviour``, rejects the call busy (486), lets it ring until the caller gives up, or answers
 and runs a script: after each prompt it hears (speech followed by ``prompt_silence_s`` of quiet) it
-presses keys, speaks a WAV, stays silent or hangs up.
+presses keys, speaks a WAV, stays silent or hangs up. ``later_modes`` changes the behaviour on later
+calls (busy first, then answer), so the planner's retries can be exercised.
+
+Prompts the dialer plays back to back (an announcement and the question after it, a question and
+the recording beep) are heard as ONE prompt, because the pause between them is shorter than
+``prompt_silence_s``; a script therefore has one step per point where the dialer waits for the
+citizen, not one per template question (``callback_service.demo.sip_network`` derives such steps).
 
 Keys are sent in-band by default: pyVoIP 1.6.8 cannot send RFC 2833 events, so the dialer's Goertzel
 detector is what hears them. ``dtmf_mode="rfc2833"`` instead hand-crafts RFC 4733 event packets, to
@@ -52,10 +58,17 @@ class CitizenBehaviour:
     ring_s: float = 0.0                  # extra ringing before answering (pyVoIP already rings ~1 s)
     prompt_silence_s: float = 0.6
     max_call_s: float = 120.0
+    later_modes: tuple[str, ...] = ()    # modes of the 2nd, 3rd ... call; the last one repeats
 
     def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            raise ValueError(f"unknown citizen mode {self.mode!r}")
+        for mode in (self.mode, *self.later_modes):
+            if mode not in MODES:
+                raise ValueError(f"unknown citizen mode {mode!r}")
+
+    def mode_for(self, call_index: int) -> str:
+        """The mode of the citizen's call number ``call_index`` (0: the first call)."""
+        modes = (self.mode, *self.later_modes)
+        return modes[min(call_index, len(modes) - 1)]
 
 
 @dataclass
@@ -93,9 +106,10 @@ class SimulatedCitizen:
     def _on_call(self, call: TrackedCall) -> None:
         entry = CitizenCallLog()
         with self._done:
+            index = len(self.calls)
             self.calls.append(entry)
         try:
-            self._handle(call, entry)
+            self._handle(call, entry, self.behaviour.mode_for(index))
         except Exception:
             log.exception("simulated citizen %s failed on a call", mask_phone(self.username))
         finally:
@@ -103,13 +117,13 @@ class SimulatedCitizen:
                 entry.ended_by = entry.ended_by or call.ended_by or "citizen_done"
                 self._done.notify_all()
 
-    def _handle(self, call: TrackedCall, entry: CitizenCallLog) -> None:
+    def _handle(self, call: TrackedCall, entry: CitizenCallLog, mode: str) -> None:
         b = self.behaviour
-        if b.mode == "busy":
+        if mode == "busy":
             call.deny()
             entry.rejected = True
             return
-        if b.mode == "no_answer" or call.ended.wait(timeout=b.ring_s):
+        if mode == "no_answer" or call.ended.wait(timeout=b.ring_s):
             call.ended.wait(timeout=b.max_call_s)     # until the caller cancels
             return
         call.answer()

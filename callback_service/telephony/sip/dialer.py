@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -128,8 +129,11 @@ class SipCallIO:
 class SipDialer(Dialer):
     name = "sip"
 
-    def __init__(self, settings: SipDialerSettings) -> None:
+    def __init__(self, settings: SipDialerSettings, clock: Callable[[], datetime] | None = None) -> None:
         self.settings = settings
+        # The pipeline's clock: retries are scheduled from the call's end, so the times on the
+        # CallResult must be on the same clock as the planner (a demo or test clock included).
+        self.clock = clock or _now
         self.prompts = PromptLibrary(settings.prompts_dir)
         self._phone: SipPhone | None = None
         self._lock = threading.Lock()
@@ -171,10 +175,10 @@ class SipDialer(Dialer):
 
     # --- one call -----------------------------------------------------------------------------
     def call(self, request: CallRequest) -> CallResult:
-        started = _now()
+        started = self.clock()
         number = dial_string(request.phone_e164, self.settings.number_format, self.settings.dial_prefix)
         if number is None:
-            return CallResult(request.attempt_id, c.D_INVALID_NUMBER, started_at=started, ended_at=_now(),
+            return CallResult(request.attempt_id, c.D_INVALID_NUMBER, started_at=started, ended_at=self.clock(),
                               detail="number cannot be dialled")
         self.prompts.require(request.survey)
         _prepare_attempt_dir(request)
@@ -198,7 +202,7 @@ class SipDialer(Dialer):
         disposition = c.D_NO_ANSWER if out.cancelled else disposition_for_status(code or 0)
         cause = f"{code} {out.final_reason}".strip() if code else "ring timeout"
         log.info("attempt %s: %s (%s)", request.attempt_id, disposition, cause)
-        return CallResult(request.attempt_id, disposition, started_at=started, ended_at=_now(),
+        return CallResult(request.attempt_id, disposition, started_at=started, ended_at=self.clock(),
                           hangup_cause=cause, detail=_detail(code))
 
     def _await_final(self, phone: SipPhone, out: OutboundCall, ring_timeout_s: float) -> int | None:
@@ -232,7 +236,7 @@ class SipDialer(Dialer):
 
     def _answered(self, phone: SipPhone, out: OutboundCall, request: CallRequest,
                   started: datetime) -> CallResult:
-        answered_at = _now()
+        answered_at = self.clock()
         setup_s = time.monotonic() - (out.ringing_at or time.monotonic())
         log.info("attempt %s: answered (%.2f s after ringing)", request.attempt_id, setup_s)
         media = CallAudio(out.call, rtp_timeout_s=self.settings.rtp_timeout_s)
@@ -253,7 +257,7 @@ class SipDialer(Dialer):
         log.info("attempt %s: %s (%s)", request.attempt_id, walked.disposition, cause)
         return CallResult(request.attempt_id, walked.disposition, answers=walked.answers,
                           call_recording=call_wav, started_at=started, answered_at=answered_at,
-                          ended_at=_now(), hangup_cause=cause, detail=walked.detail)
+                          ended_at=self.clock(), hangup_cause=cause, detail=walked.detail)
 
     def _save_call_recording(self, media: CallAudio, request: CallRequest) -> Path | None:
         if not self.settings.record_call:
