@@ -97,9 +97,19 @@ class PackedDecoder:
             view, prompts, beam_size=beam_size, max_length=max_length, return_scores=True,
             max_initial_timestamp_index=WINDOW_FRAMES, suppress_blank=True, suppress_tokens=[-1],
         )
-        languages = [self._language_probability(r) for r in self.model.model.detect_language(view)]
+        languages = self._languages(jobs)
         return {p.index: (self._parse(p.index, r, max_length), lang)
                 for (p, _, _), r, lang in zip(jobs, results, languages)}
+
+    def _languages(self, jobs: list[tuple[Placement, np.ndarray, list[int]]]) -> list[float]:
+        """Language identification on the answer's own frames only: a quarter of the decoding memory."""
+        spans = [p.frame_range() for p, _, _ in jobs]
+        width = max(hi - lo for lo, hi in spans)
+        starts = [min(lo, WINDOW_FRAMES - width) for lo, _ in spans]
+        memory = np.stack([self._memory(encoded, p, list(range(start, start + width)))
+                           for (p, encoded, _), start in zip(jobs, starts)])
+        view = ctranslate2.StorageView.from_array(np.ascontiguousarray(memory))
+        return [self._language_probability(r) for r in self.model.model.detect_language(view)]
 
     def _language_probability(self, ranked: list[tuple[str, float]]) -> float:
         wanted = f"<|{self.tokenizer.language_code}|>"
