@@ -206,6 +206,13 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
     p.add_argument("--json", action="store_true")
     handlers["demo"] = cmd_demo
 
+    from callback_service.pipeline.service import add_run_parser, cmd_run
+    from callback_service.pipeline.status import add_status_parser, cmd_status
+    add_run_parser(sub)
+    handlers["run"] = cmd_run
+    add_status_parser(sub)
+    handlers["status"] = cmd_status
+
     from callback_service.security.cli import add_audit_parser, cmd_audit
     add_audit_parser(sub)
     handlers["audit"] = cmd_audit

@@ -5,16 +5,23 @@ anything to do) and records its errors on the row. Both runners call exactly the
 from __future__ import annotations
 
 import logging
+from functools import partial
+from pathlib import Path
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from callback_service.db.models import CallAttempt, Phone, Recording
-from callback_service.db.session import updated_rows
+from callback_service.db.session import updated_rows, with_retry
 from callback_service.pipeline.context import StageContext
 from callback_service.pipeline.outcome import record_outcome
 from callback_service.pipeline.scoring import score_one, tickets_for
-from callback_service.pipeline.transcribe import run_transcriber, store_transcript
+from callback_service.pipeline.transcribe import (
+    TranscribeOutcome,
+    run_transcriber,
+    run_transcriber_many,
+    store_transcript,
+)
 from callback_service.telephony.dialer import CallRequest, CallResult, DialerError
 
 log = logging.getLogger(__name__)
@@ -51,12 +58,15 @@ def dial_attempt(ctx: StageContext, attempt_id: int) -> str | None:
         return None
     try:
         result = ctx.dialer.call(request)
-    except DialerError as exc:
-        # The call may or may not have happened; it is recorded as failed and retried by the rules,
+    except (DialerError, OSError) as exc:
+        # The call may or may not have happened (an OSError: a recording could not be written, e.g. a
+        # full disk); it is recorded as failed with the reason on the row and retried by the rules,
         # never redialled here.
         log.warning("dial attempt %s failed: %s", attempt_id, exc)
-        result = CallResult(attempt_id, "failed", started_at=ctx.clock(), ended_at=ctx.clock(), detail=str(exc))
-    record_outcome(ctx, attempt_id, result)
+        result = CallResult(attempt_id, "failed", started_at=ctx.clock(), ended_at=ctx.clock(),
+                            detail=str(exc) if isinstance(exc, DialerError) else f"recording: {exc}")
+    # The call is over: a dropped database connection must not lose its outcome (idempotent retry).
+    with_retry(lambda: record_outcome(ctx, attempt_id, result))
     return result.disposition
 
 
@@ -77,6 +87,30 @@ def transcribe_recording(ctx: StageContext, recording_id: int) -> str | None:
             return None
         path, tries = ctx.recordings_root / rec.path, rec.tries
     outcome = run_transcriber(ctx, path)
+
+    def store() -> str | None:
+        with ctx.sessions() as session, session.begin():
+            return store_transcript(session, ctx, recording_id, outcome, tries)
+    return with_retry(store)   # the model's work is not thrown away for a dropped connection
+
+
+def transcribe_recordings(ctx: StageContext, recording_ids: list[int]) -> dict[int, str | None]:
+    """``transcribe_recording`` for several ids with one model call; ids another worker holds are
+    skipped. Returns the new state of each recording this call claimed."""
+    claimed: list[tuple[int, Path, int]] = []
+    with ctx.sessions() as session, session.begin():
+        for recording_id in dict.fromkeys(recording_ids):
+            rec = _claim_recording(session, ctx, recording_id)
+            if rec is not None:
+                claimed.append((recording_id, ctx.recordings_root / rec.path, rec.tries))
+    if not claimed:
+        return {}
+    outcomes = run_transcriber_many(ctx, [path for _, path, _ in claimed])
+    return {rid: with_retry(partial(_store, ctx, rid, outcome, tries))
+            for (rid, _, tries), outcome in zip(claimed, outcomes)}
+
+
+def _store(ctx: StageContext, recording_id: int, outcome: TranscribeOutcome, tries: int) -> str | None:
     with ctx.sessions() as session, session.begin():
         return store_transcript(session, ctx, recording_id, outcome, tries)
 

@@ -120,6 +120,8 @@ def _register(flask_app: Flask) -> None:
 def create_app(app: App) -> Flask:
     flask_app = Flask(__name__, template_folder=str(HERE / "templates"), static_folder=str(HERE / "static"))
     flask_app.extensions["callback_service"] = app
+    from callback_service.pipeline.metrics import metrics_source
+    flask_app.extensions["metrics_sources"] = [metrics_source(app)]  # per app: tests build many apps
     _configure(flask_app, app)
     login_manager.init_app(flask_app)
     login_manager.login_view = "auth.login"

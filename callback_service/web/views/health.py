@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, current_app, jsonify
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy import func, select, text
@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from callback_service.db.models import CallAttempt, CallbackTask, Recording, Report, Score, Ticket
+from callback_service.pipeline.metrics import process_metrics  # noqa: E402
 from callback_service.tickets import states
 from callback_service.web.access import db
 
@@ -66,7 +67,8 @@ class _DbCollector:
         self.session = session
 
     def collect(self) -> Iterable[Metric]:
-        for source in (core_metrics, *_SOURCES):
+        app_sources = current_app.extensions.get("metrics_sources", [])
+        for source in (core_metrics, *_SOURCES, *app_sources):
             yield from source(self.session)
 
 
@@ -85,7 +87,7 @@ def metrics() -> Response:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_DbCollector(db()))  # type: ignore[arg-type]
     try:
-        body = generate_latest(registry)
+        body = generate_latest(registry) + process_metrics()
     except SQLAlchemyError as exc:
         log.warning("metrics scrape failed: %s", exc.__class__.__name__)
         return Response("database unreachable\n", status=503, mimetype="text/plain")
