@@ -146,7 +146,8 @@ def _print_demo(s: dict[str, Any], users: list[tuple[str, str, str]]) -> None:
     print(f"  calls placed       {s['calls']}, answered {s['answered']}")
     print(f"  transcripts        {s['transcripts']}")
     print(f"  scores             {s['scores']}  " + ", ".join(f"{k}: {v}" for k, v in sorted(s['labels'].items())))
-    print(f"  tickets            {s['tickets']}  " + ", ".join(f"{k}: {v}" for k, v in sorted(s['ticket_reasons'].items())))
+    reasons = ", ".join(f"{k}: {v}" for k, v in sorted(s["ticket_reasons"].items()))
+    print(f"  tickets            {s['tickets']}  {reasons}")
     print(f"  urgent flags       {s['urgent']}")
     print(f"  retries pending    {s['retries_pending']}, manual follow-up {s['manual_follow_up']}")
     print(f"  dashboard          {s['dashboard_url']}")
@@ -185,7 +186,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
     handlers["transcribe"] = lambda a, args: cmd_transcribe(args, transcriber=_configured_transcriber(a, args))
 
     from callback_service.scoring.cli import (
-        add_score_parser, add_train_scorer_parser, cmd_score, cmd_train_scorer,
+        add_score_parser,
+        add_train_scorer_parser,
+        cmd_score,
+        cmd_train_scorer,
     )
     add_score_parser(sub)
     handlers["score"] = lambda a, args: cmd_score(args, scorer=None if getattr(args, "model", None) else a.scorer)

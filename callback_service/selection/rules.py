@@ -132,7 +132,8 @@ def decide(
 
 def round_span(report: ReportFacts, rounds: dict[int, RoundHistory], round_no: int, rules: Rules) -> RoundSpan:
     received = require_aware(report.received_at, "received_at")
-    first = RoundSpan(shift(received, rules.round1.due_after, rules), shift(received, rules.round1.expires_after, rules))
+    first = RoundSpan(shift(received, rules.round1.due_after, rules),
+                      shift(received, rules.round1.expires_after, rules))
     if round_no == 1:
         return first
     # Round 1 ends when reached, out of attempts or the number is dead; otherwise at its expiry

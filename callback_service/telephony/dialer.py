@@ -64,5 +64,5 @@ class Dialer(abc.ABC):
         """For the reconciler: 'active' if the call is still up, 'gone' if it ended, None if unknown."""
         return None
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook: most dialers hold nothing to release
         """Release connections and registrations."""
