@@ -57,6 +57,7 @@ from callback_service.security.masking import mask_phone
 from callback_service.telephony.dialer import DialerError
 from callback_service.telephony.sip import sipmsg
 from callback_service.telephony.sip.calls import OutboundCall, TrackedCall
+from callback_service.telephony.sip.ports import free_udp_port, udp_port_free
 
 log = logging.getLogger(__name__)
 
@@ -79,21 +80,6 @@ class SipAccount:
     rtp_port_high: int = 40999
     register_timeout_s: float = 5.0
     register_expires_s: int = 300
-
-
-def free_udp_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
-def _udp_port_free(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-    return True
 
 
 class _SipClient(SIP.SIPClient):
@@ -202,7 +188,7 @@ class _Phone(VoIPPhone):
                               if p not in self.assignedPorts]
                 random.shuffle(candidates)
                 for port in candidates:
-                    if _udp_port_free(self.myIP, port):
+                    if udp_port_free(self.myIP, port):
                         self.assignedPorts.append(port)
                         return port
             self.release_ports()

@@ -22,6 +22,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from callback_service.telephony.sip.ports import free_udp_port, udp_port_free
+
 log = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -36,22 +38,6 @@ class RegistrarError(RuntimeError):
 
 class _PortTaken(RegistrarError):
     pass
-
-
-def free_udp_port(host: str = "127.0.0.1") -> int:
-    """A UDP port that was free a moment ago (the kernel picks it, so parallel callers differ)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
-def _udp_port_free(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-    return True
 
 
 def sip_options_ping(host: str, port: int, timeout_s: float = 0.5) -> bool:
@@ -138,7 +124,7 @@ class KamailioRegistrar:
         assert self.runtime_dir is not None
         # Kamailio binds with SO_REUSEADDR, so a second instance on a taken port would start and
         # silently share the traffic: refuse a port anyone holds.
-        if not _udp_port_free(self.host, self.port):
+        if not udp_port_free(self.host, self.port):
             raise _PortTaken(f"UDP port {self.host}:{self.port} is already in use")
         log_path = self.runtime_dir / "kamailio.log"
         cmd = [
