@@ -6,14 +6,12 @@ PostgreSQL); each test gets a fresh copy, so tests never see each other's rows.
 
 from __future__ import annotations
 
-import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from support.pgdb import PG_ADMIN_URL, pg_clone, pg_create, pg_drop, pg_url
 
 from callback_service.app import App, build_app
 from callback_service.config import load_settings
@@ -21,12 +19,7 @@ from callback_service.db.migrate import upgrade
 from callback_service.db.session import make_engine
 
 REPO = Path(__file__).resolve().parent.parent
-PG_ADMIN_URL = os.environ.get("CALLBACK_SERVICE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-
-
-def _pg_url(db: str) -> str:
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + db
 
 
 @pytest.fixture(scope="session")
@@ -40,36 +33,15 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def pg_template() -> Iterator[str]:
-    name = f"cbt_tpl_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
+        name = pg_create("cbt_tpl")
     except Exception as exc:  # pragma: no cover - only when the server is down
         pytest.fail(f"PostgreSQL at {PG_ADMIN_URL} is not reachable: {exc}")
-    engine = make_engine(_pg_url(name))
+    engine = make_engine(pg_url(name))
     upgrade(engine)
     engine.dispose()
     yield name
-    with admin.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
-def _fresh_pg(template: str) -> str:
-    name = f"cbt_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    admin.dispose()
-    return name
-
-
-def _drop_pg(name: str) -> None:
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    pg_drop(name)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -80,9 +52,9 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite:///{path}"
         return
-    name = _fresh_pg(request.getfixturevalue("pg_template"))
-    yield _pg_url(name)
-    _drop_pg(name)
+    name = pg_clone(request.getfixturevalue("pg_template"))
+    yield pg_url(name)
+    pg_drop(name)
 
 
 @pytest.fixture

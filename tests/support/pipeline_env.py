@@ -18,7 +18,8 @@ from callback_service.config import load_settings
 from support.round_harness import MORNING, ShiftedClock, make_citizens, save_citizens
 
 REPO = Path(__file__).resolve().parents[2]
-PG_ADMIN_URL = os.environ.get("CALLBACK_SERVICE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+from support.pgdb import PG_ADMIN_URL  # noqa: E402
+
 RABBIT_URL = os.environ.get("CALLBACK_SERVICE_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672")
 REDIS_URL = os.environ.get("CALLBACK_SERVICE_TEST_REDIS", "redis://127.0.0.1:6379/0")
 # Generous pacing, so that the rate limit does not stretch a test round over minutes.

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
-from support.pipeline_env import PG_ADMIN_URL, RABBIT_URL, rabbitmqctl
+from support.pgdb import pg_clone, pg_drop, pg_url
+from support.pipeline_env import RABBIT_URL, rabbitmqctl
 
 
 @pytest.fixture(scope="session")
@@ -21,14 +21,9 @@ def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def pg_db(pg_template: str) -> Iterator[str]:
-    name = f"cbd_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"'))
-    yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    name = pg_clone(pg_template, prefix="cbd")
+    yield pg_url(name)
+    pg_drop(name)
 
 
 @pytest.fixture

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import re
 import sys
-import uuid
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
 
 from callback_service.config import Settings, load_settings
 from callback_service.web import create_app
@@ -20,31 +17,11 @@ TESTS = Path(__file__).resolve().parent.parent
 REPO = TESTS.parent
 if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
+from support.pgdb import PG_ADMIN_URL, pg_clone, pg_drop, pg_url  # noqa: E402, F401  (re-exported)
 from support.web_seed import PASSWORD  # noqa: E402
 
-PG_ADMIN_URL = os.environ.get("CALLBACK_SERVICE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 CSRF_RE = re.compile(r'name="csrf-token" content="([^"]+)"')
 FORM_CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
-
-
-def pg_url(db: str) -> str:
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + db
-
-
-def pg_clone(template: str) -> str:
-    name = f"cbw_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    admin.dispose()
-    return name
-
-
-def pg_drop(name: str) -> None:
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def settings_for(db_url: str, var_dir: Path, **overrides: Any) -> Settings:
