@@ -87,6 +87,7 @@ class Report(Base):
         Index("ix_reports_plan_state", "plan_state", "received_at"),
         Index("ix_reports_station_received", "station_id", "received_at"),
         Index("ix_reports_phone_received", "phone_id", "received_at"),
+        Index("ix_reports_reporter_received", "reporter_id", "received_at"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     report_no: Mapped[str] = mapped_column(String(64), unique=True)

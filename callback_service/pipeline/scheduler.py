@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from callback_service.pipeline.context import StageContext
-from callback_service.selection.claim import claim_due
+from callback_service.selection.claim import claim_due, pacing_budget
 from callback_service.selection.planner import plan_new, revisit_waiting
 from callback_service.tickets.service import escalate_overdue
 
 log = logging.getLogger(__name__)
-BATCH = 500
+BATCH = 2000
 
 
 @dataclass
@@ -24,18 +24,23 @@ class StepReport:
 
 
 def schedule_step(ctx: StageContext, now: datetime | None = None, claim_limit: int | None = None) -> StepReport:
+    """Claim due tasks (priority order), then plan new reports and claim from them with what pacing
+    leaves, then look again at reports waiting for their next round. ``claim_limit`` replaces pacing."""
     now = now or ctx.clock()
     report = StepReport()
+    with ctx.sessions() as session, session.begin():
+        budget = pacing_budget(session, now, ctx.plan) if claim_limit is None else claim_limit
+        report.claimed = claim_due(session, now, ctx.plan, limit=budget)
     while True:
         with ctx.sessions() as session, session.begin():
-            n = plan_new(session, now, ctx.plan, limit=BATCH)
-        report.planned += n
-        if n < BATCH:
+            result = plan_new(session, now, ctx.plan, limit=BATCH, claim=budget - len(report.claimed))
+        report.planned += result.planned
+        report.claimed += result.claimed
+        if result.planned + result.held < BATCH:
             break
     with ctx.sessions() as session, session.begin():
-        report.revisited = revisit_waiting(session, now, ctx.plan, limit=BATCH)
-    with ctx.sessions() as session, session.begin():
-        report.claimed = claim_due(session, now, ctx.plan, limit=claim_limit)
+        result = revisit_waiting(session, now, ctx.plan, limit=BATCH, claim=budget - len(report.claimed))
+    report.revisited, report.claimed = result.planned, report.claimed + result.claimed
     with ctx.sessions() as session, session.begin():
         report.escalated = escalate_overdue(session, now)
     if report.planned or report.claimed or report.escalated:

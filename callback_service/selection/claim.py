@@ -1,9 +1,9 @@
 """Claiming due calls: one transaction turns a due task into a committed call attempt.
 
 Pacing (per trunk: calls in flight and starts per minute) bounds each claim. On PostgreSQL the due
-tasks are taken ``FOR UPDATE SKIP LOCKED`` and the phone row is locked before the per-number checks,
+tasks are taken ``FOR UPDATE SKIP LOCKED`` and the phone rows are locked before the per-number checks,
 so concurrent schedulers can neither claim one task twice nor call one number twice; on SQLite the
-database write lock serialises claims. The conditional UPDATE's row count is checked either way.
+database write lock serialises claims. Claims are conditional UPDATEs either way.
 """
 
 from __future__ import annotations
@@ -14,13 +14,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from callback_service.db.models import CallAttempt, CallbackTask, Phone, Report
+from callback_service.db.models import CallAttempt, CallbackTask, Phone
 from callback_service.db.session import updated_rows
 from callback_service.selection.calendar import in_window, next_callable_at, next_day_open
 from callback_service.selection.facts import IN_FLIGHT_STATES, phone_day
-from callback_service.selection.model import Action
 from callback_service.selection.pacing import starts_allowed
-from callback_service.selection.planner import PlanContext, apply, evaluate, replan
+from callback_service.selection.planner import PlanContext, plan_reports
 
 log = logging.getLogger(__name__)
 
@@ -33,22 +32,34 @@ def pacing_budget(session: Session, now: datetime, ctx: PlanContext) -> int:
     return starts_allowed(in_flight, recent, now, ctx.rules.pacing_for(None))
 
 
+CHUNK = 2000
+
+
 def claim_due(session: Session, now: datetime, ctx: PlanContext, limit: int | None = None) -> list[int]:
-    """Claim due tasks and commit-ready attempt rows; returns the new attempt ids in priority order."""
+    """Claim due tasks and commit-ready attempt rows; returns the new attempt ids in priority order.
+
+    Each due task's report is decided again (``planner.plan_reports``) right before the claim, so a
+    number called meanwhile, a do-not-call flag or an expired window stops the call.
+    """
     budget = pacing_budget(session, now, ctx) if limit is None else limit
     claimed: list[int] = []
     if budget <= 0:
         return claimed
-    tasks = session.scalars(
-        select(CallbackTask).where(CallbackTask.status == "pending", CallbackTask.call_at <= now)
+    due = session.execute(
+        select(CallbackTask.id, CallbackTask.report_id, CallbackTask.round)
+        .where(CallbackTask.status == "pending", CallbackTask.call_at <= now)
         .order_by(CallbackTask.priority, CallbackTask.call_at, CallbackTask.id)
         .limit(budget * 4).with_for_update(skip_locked=True)).all()
-    for task in tasks:
+    for task_id, _, rnd in due:
+        if rnd == 3 and len(claimed) < budget:
+            attempt_id = _claim_verification(session, task_id, now, ctx)
+            if attempt_id is not None:
+                claimed.append(attempt_id)
+    reports = list(dict.fromkeys(report_id for _, report_id, rnd in due if rnd != 3))
+    for start in range(0, len(reports), CHUNK):
         if len(claimed) >= budget:
             break
-        attempt_id = _claim_one(session, task, now, ctx)
-        if attempt_id is not None:
-            claimed.append(attempt_id)
+        claimed += plan_reports(session, reports[start:start + CHUNK], now, ctx, claim=budget - len(claimed)).claimed
     return claimed
 
 
@@ -58,19 +69,12 @@ def _lock_phone(session: Session, phone_id: int | None) -> Phone | None:
     return session.scalar(select(Phone).where(Phone.id == phone_id).with_for_update())
 
 
-def _claim_one(session: Session, task: CallbackTask, now: datetime, ctx: PlanContext) -> int | None:
-    report = session.get(Report, task.report_id)
-    assert report is not None
+def _claim_verification(session: Session, task_id: int, now: datetime, ctx: PlanContext) -> int | None:
+    task = session.get(CallbackTask, task_id)
+    assert task is not None
     _lock_phone(session, task.phone_id)  # before reading the number's calls of the day
-    if task.round == 3:
-        if not _verification_due(session, task, now, ctx):
-            return None
-    else:
-        decision = evaluate(session, report, now, ctx.rules, round_no=task.round)
-        if decision.action != Action.CALL:
-            replan(session, report, now, ctx)  # may end this round and open the next
-            return None
-        apply(session, report, decision, now, ctx)
+    if not _verification_due(session, task, now, ctx):
+        return None
     won = updated_rows(session, update(CallbackTask)
                        .where(CallbackTask.id == task.id, CallbackTask.status == "pending")
                        .values(status="claimed", claimed_by=ctx.worker, lease_until=now + ctx.lease,
