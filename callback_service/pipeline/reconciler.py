@@ -18,9 +18,11 @@ from callback_service.db.models import CallAttempt, Recording
 from callback_service.db.session import updated_rows
 from callback_service.pipeline.context import StageContext
 from callback_service.pipeline.outcome import record_outcome
+from callback_service.selection.planner import revisit_waiting
 from callback_service.telephony.dialer import AnswerResult, CallResult
 
 log = logging.getLogger(__name__)
+REVISIT_BATCH = 2000
 
 
 @dataclass
@@ -28,6 +30,7 @@ class ReconcileReport:
     attempts_closed: int = 0
     attempts_extended: int = 0
     recordings_released: int = 0
+    reports_revisited: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return self.__dict__.copy()
@@ -70,4 +73,8 @@ def reconcile(ctx: StageContext) -> ReconcileReport:
         report.recordings_released = updated_rows(
             session, update(Recording).where(Recording.state == "transcribing", Recording.lease_until < now)
             .values(state="pending", lease_until=None))
+    # A planned report always has an open task; one that lost it (a repair by hand, an old bug) is
+    # planned again here rather than forgotten. This scans planned reports, so it is not in the tick.
+    with ctx.sessions() as session, session.begin():
+        report.reports_revisited = revisit_waiting(session, now, ctx.plan, limit=REVISIT_BATCH).planned
     return report

@@ -1,4 +1,4 @@
-"""The scheduler's step: plan new reports, revisit waiting ones, claim due calls, escalate SLAs."""
+"""The scheduler's step: claim due calls, plan (and claim from) new reports, escalate SLAs."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import datetime
 
 from callback_service.pipeline.context import StageContext
 from callback_service.selection.claim import claim_due, pacing_budget
-from callback_service.selection.planner import plan_new, revisit_waiting
+from callback_service.selection.planner import plan_new
 from callback_service.tickets.service import escalate_overdue
 
 log = logging.getLogger(__name__)
@@ -18,14 +18,15 @@ BATCH = 2000
 @dataclass
 class StepReport:
     planned: int = 0
-    revisited: int = 0
     claimed: list[int] = field(default_factory=list)
     escalated: int = 0
 
 
 def schedule_step(ctx: StageContext, now: datetime | None = None, claim_limit: int | None = None) -> StepReport:
     """Claim due tasks (priority order), then plan new reports and claim from them with what pacing
-    leaves, then look again at reports waiting for their next round. ``claim_limit`` replaces pacing."""
+    leaves, then escalate overdue tickets. ``claim_limit`` replaces pacing.
+
+    The work grows with what is due and new, not with the reports already planned."""
     now = now or ctx.clock()
     report = StepReport()
     with ctx.sessions() as session, session.begin():
@@ -38,9 +39,6 @@ def schedule_step(ctx: StageContext, now: datetime | None = None, claim_limit: i
         report.claimed += result.claimed
         if result.planned + result.held < BATCH:
             break
-    with ctx.sessions() as session, session.begin():
-        result = revisit_waiting(session, now, ctx.plan, limit=BATCH, claim=budget - len(report.claimed))
-    report.revisited, report.claimed = result.planned, report.claimed + result.claimed
     with ctx.sessions() as session, session.begin():
         report.escalated = escalate_overdue(session, now)
     if report.planned or report.claimed or report.escalated:

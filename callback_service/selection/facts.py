@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, aliased
 
+from callback_service.db.bulk import among
 from callback_service.db.models import CallAttempt, CallbackTask, Phone, Report, Reporter
 from callback_service.selection import categories as cat
 from callback_service.selection.calendar import local
@@ -90,7 +91,7 @@ def _report_rows(session: Session, ids: Sequence[int]) -> list[Any]:
             .join(Reporter, Reporter.id == Report.reporter_id)
             .outerjoin(phone, phone.id == Report.phone_id)
             .outerjoin(guardian, guardian.id == Report.guardian_phone_id)
-            .where(Report.id.in_(list(ids))))
+            .where(among(session, Report.id, ids)))
     return list(session.execute(stmt))
 
 
@@ -120,7 +121,7 @@ def _repeat_counts(session: Session, rows: Sequence[Any], rules: Rules) -> dict[
         this, other = aliased(Report), aliased(Report)
         stmt = (select(this.id, other.id, other.received_at)
                 .join(other, and_(other.phone_id == this.phone_id, other.id != this.id))
-                .where(this.id.in_(by_phone), other.received_at >= start, other.received_at <= end))
+                .where(among(session, this.id, by_phone), other.received_at >= start, other.received_at <= end))
         for rid, oid, received in session.execute(stmt):
             others[rid][oid] = received
     by_hash = [r.id for r in rows if r.id_number_hash]
@@ -131,7 +132,7 @@ def _repeat_counts(session: Session, rows: Sequence[Any], rules: Rules) -> dict[
                 .join(mine, mine.id == this.reporter_id)
                 .join(theirs, theirs.id_number_hash == mine.id_number_hash)
                 .join(other, and_(other.reporter_id == theirs.id, other.id != this.id))
-                .where(this.id.in_(by_hash), other.received_at >= start, other.received_at <= end))
+                .where(among(session, this.id, by_hash), other.received_at >= start, other.received_at <= end))
         for rid, oid, received in session.execute(stmt):
             others[rid][oid] = received
     received_at = {r.id: r.received_at for r in rows}
@@ -143,7 +144,7 @@ def _attach_tasks(session: Session, by_id: dict[int, Inputs]) -> None:
     task_report: dict[int, Inputs] = {}
     for report_id, *values in session.execute(
             select(CallbackTask.report_id, *cols)
-            .where(CallbackTask.report_id.in_(list(by_id)), CallbackTask.round.in_(PLAN_ROUNDS))):
+            .where(among(session, CallbackTask.report_id, list(by_id)), CallbackTask.round.in_(PLAN_ROUNDS))):
         task = TaskRow(*values)
         by_id[report_id].tasks[task.round] = task
         task_report[task.id] = by_id[report_id]
@@ -154,7 +155,7 @@ def _attach_tasks(session: Session, by_id: dict[int, Inputs]) -> None:
             select(CallAttempt.task_id, CallbackTask.round, CallAttempt.started_at, CallAttempt.disposition,
                    CallAttempt.ended_at)
             .join(CallbackTask, CallbackTask.id == CallAttempt.task_id)
-            .where(CallAttempt.task_id.in_(list(task_report)))
+            .where(among(session, CallAttempt.task_id, list(task_report)))
             .order_by(CallAttempt.started_at, CallAttempt.id)):
         attempts[(task_report[task_id].report_id, rnd)].append(Attempt(started, disposition, ended))
     for (report_id, rnd), items in sorted(attempts.items()):
@@ -172,12 +173,12 @@ def phone_days(session: Session, phones: Iterable[int], now: datetime, rules: Ru
     if not ids:
         return {}
     days = {pid: PhoneDay(e164, []) for pid, e164 in
-            session.execute(select(Phone.id, Phone.e164).where(Phone.id.in_(ids), Phone.e164.is_not(None)))}
+            session.execute(select(Phone.id, Phone.e164).where(among(session, Phone.id, ids), Phone.e164.is_not(None)))}
     task, report = aliased(CallbackTask), aliased(Report)
     rows = session.execute(
         select(CallAttempt.phone_id, report.report_no, task.round, CallAttempt.started_at, CallAttempt.state)
         .join(task, task.id == CallAttempt.task_id).join(report, report.id == task.report_id)
-        .where(CallAttempt.phone_id.in_(ids), CallAttempt.started_at >= day_start(now, rules)))
+        .where(among(session, CallAttempt.phone_id, ids), CallAttempt.started_at >= day_start(now, rules)))
     for pid, no, rnd, started, state in rows:
         if pid in days:
             add_call(days[pid], PhoneCall(no, rnd, started, in_flight=state in IN_FLIGHT_STATES))

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from callback_service.db.bulk import among
 from callback_service.db.models import CallbackTask, Phone, Report
 from callback_service.selection import categories as cat
 from callback_service.selection.facts import Inputs, add_call, load_inputs, phone_days
@@ -107,7 +108,7 @@ def _lock_phones(session: Session, phone_ids: set[int]) -> set[int]:
     """Lock the numbers about to be called; returns those another transaction holds (PostgreSQL)."""
     if not phone_ids or session.get_bind().dialect.name != "postgresql":
         return set()
-    got = set(session.scalars(select(Phone.id).where(Phone.id.in_(sorted(phone_ids))).order_by(Phone.id)
+    got = set(session.scalars(select(Phone.id).where(among(session, Phone.id, sorted(phone_ids))).order_by(Phone.id)
                               .with_for_update(skip_locked=True)))
     return phone_ids - got
 

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import Table, bindparam, update
 from sqlalchemy.orm import Session
 
 from callback_service.contracts import R_MAX_ATTEMPTS
+from callback_service.db.bulk import among, insert_rows
 from callback_service.db.models import CallAttempt, CallbackTask, Report
 from callback_service.db.models import Decision as DecisionRow
 from callback_service.selection import categories as cat
@@ -98,7 +99,8 @@ class Writeback:
         claimed = self._insert_attempts(ids, attempt_nos)
         self._insert_decisions(ids)
         for state, report_ids in self.states.items():
-            self.session.execute(update(_REPORTS).where(_REPORTS.c.id.in_(report_ids)).values(plan_state=state))
+            self.session.execute(update(_REPORTS).where(among(self.session, _REPORTS.c.id, report_ids))
+                                 .values(plan_state=state))
         self._file_tickets()
         return claimed
 
@@ -112,8 +114,7 @@ class Writeback:
                  "attempts": 1 if w.claim else 0, "max_attempts": self.ctx.rules.retry.max_attempts,
                  "reached": False, "created_at": wall, "updated_at": wall, **self._claim_values(w.claim)}
                 for w in new]
-        stmt = insert(_TASKS).returning(_TASKS.c.id, _TASKS.c.dedupe_key, sort_by_parameter_order=True)
-        ids.update({key: tid for tid, key in self.session.execute(stmt, rows)})
+        ids.update(zip((w.key for w in new), insert_rows(self.session, _TASKS, rows), strict=True))
         return ids
 
     def _claim_values(self, claim: bool) -> dict[str, Any]:
@@ -133,7 +134,7 @@ class Writeback:
         wanted = {w.task.id: w.key for w in self.writes if w.claim and w.task is not None}
         if not wanted:
             return {}
-        stmt = (update(_TASKS).where(_TASKS.c.id.in_(list(wanted)), _TASKS.c.status == "pending")
+        stmt = (update(_TASKS).where(among(self.session, _TASKS.c.id, list(wanted)), _TASKS.c.status == "pending")
                 .values(status="claimed", claimed_by=self.ctx.worker, lease_until=self.now + self.ctx.lease,
                         attempts=_TASKS.c.attempts + 1, updated_at=datetime.now(UTC))
                 .returning(_TASKS.c.id, _TASKS.c.attempts))
@@ -151,8 +152,7 @@ class Writeback:
                 for w in self.writes if w.claim and w.key in attempt_nos]
         if not rows:
             return []
-        stmt = insert(_ATTEMPTS).returning(_ATTEMPTS.c.id, sort_by_parameter_order=True)
-        return [aid for (aid,) in self.session.execute(stmt, rows)]
+        return insert_rows(self.session, _ATTEMPTS, rows)
 
     def _insert_decisions(self, ids: dict[str, int]) -> None:
         rows = [{"report_id": w.item.report_id, "task_id": ids[w.key], "round": w.decision.round,
@@ -160,7 +160,7 @@ class Writeback:
                  "call_at": w.decision.call_at, "decided_at": self.now}
                 for w in self.writes if w.changed]
         if rows:
-            self.session.execute(insert(_DECISIONS), rows)
+            insert_rows(self.session, _DECISIONS, rows)
 
     def _file_tickets(self) -> None:
         """A round that ends without a call (unsafe, no number, key category unreachable) files a ticket."""
