@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -13,7 +13,7 @@ from callback_service.security.audit import verify_chain
 from callback_service.tickets import service, states
 from callback_service.tickets.rules import SlaPolicy, TicketSpec
 
-NOW = datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 POLICY = service.TicketPolicy(SlaPolicy())
 
 

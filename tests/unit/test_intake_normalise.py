@@ -1,10 +1,17 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from callback_service.intake.normalise import (
-    FieldError, clean_text, normalise_id, normalise_phone, parse_bool, parse_channel, parse_tags, parse_time,
+    FieldError,
+    clean_text,
+    normalise_id,
+    normalise_phone,
+    parse_bool,
+    parse_channel,
+    parse_tags,
+    parse_time,
 )
 from callback_service.intake.parsers import FileFormatError, decode, read_csv, read_json
 from callback_service.security.masking import mask_id_number, mask_phone, mask_text
@@ -60,12 +67,12 @@ def test_full_width_is_folded() -> None:
 
 def test_local_time_is_shanghai() -> None:
     t = parse_time("2026-11-20 09:15", TZ)
-    assert t.astimezone(timezone.utc) == datetime(2026, 11, 20, 1, 15, tzinfo=timezone.utc)
+    assert t.astimezone(UTC) == datetime(2026, 11, 20, 1, 15, tzinfo=UTC)
 
 
 def test_iso_time_with_offset_is_respected() -> None:
     t = parse_time("2026-11-20T09:15:00+00:00", TZ)
-    assert t.astimezone(timezone.utc).hour == 9
+    assert t.astimezone(UTC).hour == 9
 
 
 @pytest.mark.parametrize("text", ["2026-13-01 10:00", "yesterday", "2026-11-20T10:00:00", ""])
@@ -93,11 +100,11 @@ def test_encoding_detection_order() -> None:
 
 def test_csv_without_report_no_column_is_a_file_error() -> None:
     with pytest.raises(FileFormatError, match="report_no"):
-        list(read_csv("a,b\n1,2\n".encode(), "x.csv"))
+        list(read_csv(b"a,b\n1,2\n", "x.csv"))
 
 
 def test_csv_line_numbers_follow_physical_lines() -> None:
-    data = 'report_no,reporter_name\nA1,"two\nlines"\nA2,x\n'.encode()
+    data = b'report_no,reporter_name\nA1,"two\nlines"\nA2,x\n'
     assert [line for line, _ in read_csv(data, "x.csv")] == [2, 4]
 
 

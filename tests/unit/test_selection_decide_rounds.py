@@ -57,7 +57,8 @@ def round1(*attempts: tuple[datetime, str | None]) -> RoundHistory:
 
 
 PGD = frozenset({"porn_gambling_drugs"})
-EXHAUSTED = round1((sh(2025, 3, 4, 10), D_NO_ANSWER), (sh(2025, 3, 4, 14, 30), D_BUSY), (sh(2025, 3, 5, 9), D_NO_ANSWER))
+EXHAUSTED = round1((sh(2025, 3, 4, 10), D_NO_ANSWER), (sh(2025, 3, 4, 14, 30), D_BUSY),
+                   (sh(2025, 3, 5, 9), D_NO_ANSWER))
 
 
 # --- retries ------------------------------------------------------------------------------------

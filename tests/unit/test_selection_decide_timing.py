@@ -108,7 +108,8 @@ def test_due_report_on_a_holiday_waits_for_the_first_working_window() -> None:
     ((14, 30, 0), Action.CALL, None),
     ((19, 59, 59), Action.CALL, None),
 ])
-def test_due_report_respects_the_window_edges(clock: tuple[int, ...], action: Action, call_at: tuple[int, ...] | None) -> None:
+def test_due_report_respects_the_window_edges(clock: tuple[int, ...], action: Action,
+                                              call_at: tuple[int, ...] | None) -> None:
     now = sh(2025, 3, 5, *clock)
     d = decide(report(RECEIVED), [], None, now, RULES)
     assert d.action is action

@@ -4,7 +4,12 @@ import pytest
 
 from callback_service.tickets import states
 from callback_service.tickets.rules import (
-    HIGH, NORMAL, URGENT, ScoreFacts, ticket_for_task_end, tickets_for_score,
+    HIGH,
+    NORMAL,
+    URGENT,
+    ScoreFacts,
+    ticket_for_task_end,
+    tickets_for_score,
 )
 from callback_service.tickets.states import TransitionError, allowed_transitions, check_transition
 
