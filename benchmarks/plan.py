@@ -8,10 +8,14 @@ Per backend, on a fresh database:
    ``due`` reports were received 1-6 days before ``NOW``; the rest within the last 23 hours.
 2. ``plan_all``: plan every new report with no claims (an import backlog), timed: the rate of the
    planner alone. Afterwards the ``due`` reports have pending tasks due now, the rest wait.
-3. ``tick``: one scheduler step at ``NOW`` with pacing lifted: claim every due task (each decided
+3. ``sql_floor``: the database's share alone, rolled back afterwards: one set-based UPDATE claims
+   every due pending task and one INSERT ... SELECT adds their attempt rows (no rules, no Python
+   per row). No implementation that decides in Python and commits the claim before dialling can
+   claim faster than this on the same machine.
+4. ``tick``: one scheduler step at ``NOW`` with pacing lifted: claim every due task (each decided
    again right before its claim) and plan whatever is new. This is the "plan and claim with 1M
    reports of which 100k are due" figure.
-4. ``tick_fresh``: ``due`` more due reports arrive new (a late export), and one step plans and
+5. ``tick_fresh``: ``due`` more due reports arrive new (a late export), and one step plans and
    claims them in the same pass.
 
 Prints one JSON object: seconds, counts and rates per phase, and the peak RSS of the process.
@@ -99,6 +103,26 @@ def _counts(app: Any) -> dict[str, int]:
                 "attempts": s.scalar(select(func.count()).select_from(CallAttempt)) or 0}
 
 
+def sql_floor(app: Any) -> dict[str, Any]:
+    from sqlalchemy import text
+    params = {"now": NOW, "lease": NOW + timedelta(minutes=10)}
+    with app.engine.connect() as c:
+        trans = c.begin()
+        started = time.perf_counter()
+        claimed = c.execute(text(
+            "UPDATE callback_tasks SET status = 'claimed', claimed_by = 'floor', lease_until = :lease,"
+            " attempts = attempts + 1 WHERE status = 'pending' AND call_at <= :now"), params).rowcount
+        c.execute(text(
+            "INSERT INTO call_attempts (task_id, attempt_no, phone_id, dialer, survey, state, started_at,"
+            " lease_until, worker, score_state, qc_sampled) SELECT id, attempts, phone_id, 'simulated', survey,"
+            " 'created', :now, :lease, 'floor', 'none', false FROM callback_tasks WHERE claimed_by = 'floor'"),
+            params)
+        seconds = time.perf_counter() - started
+        trans.rollback()
+    _analyze(app)
+    return {"seconds": round(seconds, 2), "claimed": claimed, "claims_per_s": round(claimed / seconds)}
+
+
 def run(backend: str, reports: int, due: int, queue: mp.Queue) -> None:  # type: ignore[type-arg]
     from callback_service.app import build_app
     from callback_service.config import load_settings
@@ -125,6 +149,7 @@ def run(backend: str, reports: int, due: int, queue: mp.Queue) -> None:  # type:
         out["plan_all"] = {"reports": planned, "seconds": round(seconds, 2),
                            "reports_per_s": round(planned / seconds), **_counts(app)}
         _analyze(app)
+        out["sql_floor"] = sql_floor(app)
 
         for phase, fresh in (("tick", 0), ("tick_fresh", due)):
             if fresh:

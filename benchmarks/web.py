@@ -106,7 +106,7 @@ def explain(app: App) -> list[dict[str, Any]]:
     for statement, params in _capture(app):
         with app.engine.connect() as c:
             row = c.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement, params).scalar()
-        plan = row[0] if isinstance(row, list) else json.loads(row)[0]
+        plan = row[0] if isinstance(row, list) else json.loads(str(row))[0]
         plans.append({"sql": " ".join(statement.split())[:160], "ms": round(plan["Execution Time"], 1),
                       "plan": _outline(plan["Plan"])[:14]})
     return plans

@@ -12,13 +12,15 @@ from __future__ import annotations
 import enum
 import functools
 import logging
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
 from callback_service.contracts import R_HOLIDAY, R_OUTSIDE_CALLING_HOURS
 from callback_service.selection.codes import R_WEEKEND
-from callback_service.selection.ruleset import Rules
+from callback_service.selection.ruleset import CalendarRules, Rules
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +127,23 @@ def next_day_open(t: datetime, rules: Rules) -> datetime:
 
 def next_callable_at(t: datetime, rules: Rules) -> datetime:
     """``t`` itself when it is inside a window, else the next window opening (local time)."""
-    return local(t, rules) if in_window(t, rules) else next_window_open(t, rules)
+    return _next_callable(require_aware(t), rules.tz, rules.calendar)
+
+
+@functools.lru_cache(maxsize=8192)
+def _next_callable(t: datetime, tz: ZoneInfo, calendar: CalendarRules) -> datetime:
+    # Planning asks this for the same instants (now, shared due times) thousands of times a pass;
+    # the answer depends only on the instant, the zone and the calendar rules (all hashable).
+    rules = _CalendarOnly(tz, calendar)
+    return local(t, rules) if in_window(t, rules) else next_window_open(t, rules)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class _CalendarOnly:
+    """The part of ``Rules`` the calendar functions read."""
+
+    tz: ZoneInfo
+    calendar: CalendarRules
 
 
 def placement_reasons(wanted: datetime, placed: datetime, rules: Rules) -> list[str]:
