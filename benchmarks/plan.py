@@ -104,19 +104,24 @@ def _counts(app: Any) -> dict[str, int]:
 
 
 def sql_floor(app: Any) -> dict[str, Any]:
-    from sqlalchemy import text
+    from sqlalchemy import bindparam, text
+
+    from callback_service.db.models import CallbackTask
     params = {"now": NOW, "lease": NOW + timedelta(minutes=10)}
+    kind = CallbackTask.__table__.c.call_at.type   # bind times as the column stores them (SQLite: text)
+    typed = [bindparam("now", type_=kind), bindparam("lease", type_=kind)]
     with app.engine.connect() as c:
         trans = c.begin()
         started = time.perf_counter()
         claimed = c.execute(text(
             "UPDATE callback_tasks SET status = 'claimed', claimed_by = 'floor', lease_until = :lease,"
-            " attempts = attempts + 1 WHERE status = 'pending' AND call_at <= :now"), params).rowcount
+            " attempts = attempts + 1 WHERE status = 'pending' AND call_at <= :now").bindparams(*typed),
+            params).rowcount
         c.execute(text(
             "INSERT INTO call_attempts (task_id, attempt_no, phone_id, dialer, survey, state, started_at,"
             " lease_until, worker, score_state, qc_sampled) SELECT id, attempts, phone_id, 'simulated', survey,"
-            " 'created', :now, :lease, 'floor', 'none', false FROM callback_tasks WHERE claimed_by = 'floor'"),
-            params)
+            " 'created', :now, :lease, 'floor', 'none', false FROM callback_tasks WHERE claimed_by = 'floor'")
+            .bindparams(*typed), params)
         seconds = time.perf_counter() - started
         trans.rollback()
     _analyze(app)
