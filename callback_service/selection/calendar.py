@@ -14,15 +14,26 @@ import functools
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
 from callback_service.contracts import R_HOLIDAY, R_OUTSIDE_CALLING_HOURS
 from callback_service.selection.codes import R_WEEKEND
-from callback_service.selection.ruleset import CalendarRules, Rules
+from callback_service.selection.ruleset import CalendarRules
 
 log = logging.getLogger(__name__)
+
+
+class CalendarView(Protocol):
+    """What the calendar functions read: the zone and the calendar rules (``Rules`` has both)."""
+
+    @property
+    def tz(self) -> ZoneInfo: ...
+
+    @property
+    def calendar(self) -> CalendarRules: ...
 
 # The longest official break is 8-9 days; a year bounds the search even for odd extra_holidays.
 _MAX_SEARCH_DAYS = 400
@@ -45,17 +56,17 @@ def require_aware(t: datetime, name: str = "time") -> datetime:
     return t
 
 
-def local(t: datetime, rules: Rules) -> datetime:
+def local(t: datetime, rules: CalendarView) -> datetime:
     return require_aware(t).astimezone(rules.tz)
 
 
-def shift(t: datetime, delta: timedelta, rules: Rules) -> datetime:
+def shift(t: datetime, delta: timedelta, rules: CalendarView) -> datetime:
     """``t + delta`` in elapsed time, as local time. Adding to an aware datetime directly adds
     wall-clock time, which is wrong across a DST change in the input's zone."""
     return (require_aware(t).astimezone(UTC) + delta).astimezone(rules.tz)
 
 
-def day_kind(d: date, rules: Rules) -> DayKind:
+def day_kind(d: date, rules: CalendarView) -> DayKind:
     if d in rules.calendar.extra_holidays:
         return DayKind.HOLIDAY
     if d in rules.calendar.extra_workdays:
@@ -84,18 +95,18 @@ def _warn_outside_data(year: int) -> None:
     )
 
 
-def is_statutory_holiday(d: date, rules: Rules) -> bool:
+def is_statutory_holiday(d: date, rules: CalendarView) -> bool:
     return day_kind(d, rules) is DayKind.HOLIDAY
 
 
-def is_calling_day(d: date, rules: Rules) -> bool:
+def is_calling_day(d: date, rules: CalendarView) -> bool:
     kind = day_kind(d, rules)
     if kind is DayKind.HOLIDAY:
         return False
     return kind is not DayKind.WEEKEND or rules.calendar.call_on_weekends
 
 
-def in_window(t: datetime, rules: Rules) -> bool:
+def in_window(t: datetime, rules: CalendarView) -> bool:
     """True when ``t`` falls on a calling day inside a window (start inclusive, end exclusive)."""
     lt = local(t, rules)
     if not is_calling_day(lt.date(), rules):
@@ -104,7 +115,7 @@ def in_window(t: datetime, rules: Rules) -> bool:
     return any(w.start <= clock < w.end for w in rules.calendar.windows)
 
 
-def next_window_open(t: datetime, rules: Rules) -> datetime:
+def next_window_open(t: datetime, rules: CalendarView) -> datetime:
     """The earliest window opening at or after ``t``, as a local aware datetime."""
     lt = local(t, rules)
     for offset in range(_MAX_SEARCH_DAYS):
@@ -118,14 +129,14 @@ def next_window_open(t: datetime, rules: Rules) -> datetime:
     raise CalendarError(f"no calling window within {_MAX_SEARCH_DAYS} days of {lt.isoformat()}")
 
 
-def next_day_open(t: datetime, rules: Rules) -> datetime:
+def next_day_open(t: datetime, rules: CalendarView) -> datetime:
     """The first window opening on a local calendar day after the day of ``t``."""
     lt = local(t, rules)
     midnight = datetime.combine(lt.date() + timedelta(days=1), datetime.min.time(), tzinfo=rules.tz)
     return next_window_open(midnight, rules)
 
 
-def next_callable_at(t: datetime, rules: Rules) -> datetime:
+def next_callable_at(t: datetime, rules: CalendarView) -> datetime:
     """``t`` itself when it is inside a window, else the next window opening (local time)."""
     return _next_callable(require_aware(t), rules.tz, rules.calendar)
 
@@ -135,18 +146,18 @@ def _next_callable(t: datetime, tz: ZoneInfo, calendar: CalendarRules) -> dateti
     # Planning asks this for the same instants (now, shared due times) thousands of times a pass;
     # the answer depends only on the instant, the zone and the calendar rules (all hashable).
     rules = _CalendarOnly(tz, calendar)
-    return local(t, rules) if in_window(t, rules) else next_window_open(t, rules)  # type: ignore[arg-type]
+    return local(t, rules) if in_window(t, rules) else next_window_open(t, rules)
 
 
 @dataclass(frozen=True)
 class _CalendarOnly:
-    """The part of ``Rules`` the calendar functions read."""
+    """A hashable ``CalendarView`` (``Rules`` itself holds a mapping, so it cannot key the cache)."""
 
     tz: ZoneInfo
     calendar: CalendarRules
 
 
-def placement_reasons(wanted: datetime, placed: datetime, rules: Rules) -> list[str]:
+def placement_reasons(wanted: datetime, placed: datetime, rules: CalendarView) -> list[str]:
     """Why ``placed`` is later than ``wanted``: outside hours, and/or holiday / weekend days skipped."""
     if placed <= wanted:
         return []
