@@ -176,16 +176,16 @@ def phone_days(session: Session, phones: Iterable[int], now: datetime, rules: Ru
             session.execute(select(Phone.id, Phone.e164).where(among(session, Phone.id, ids), Phone.e164.is_not(None)))}
     # Two index-driven steps rather than one join: with stale statistics on call_attempts (it
     # grows fast inside a tick) PostgreSQL planned the join as scans of tasks and reports per batch.
-    calls = [(pid, task_id, started, state) for pid, task_id, started, state in session.execute(
+    calls = [row for row in session.execute(
         select(CallAttempt.phone_id, CallAttempt.task_id, CallAttempt.started_at, CallAttempt.state)
         .where(among(session, CallAttempt.phone_id, ids), CallAttempt.started_at >= day_start(now, rules)))
-        if pid in days]
+        if row.phone_id in days]
     if not calls:
         return days
     owners = {task_id: (no, rnd) for task_id, no, rnd in session.execute(
         select(CallbackTask.id, Report.report_no, CallbackTask.round)
         .join(Report, Report.id == CallbackTask.report_id)
-        .where(among(session, CallbackTask.id, sorted({c[1] for c in calls}))))}
+        .where(among(session, CallbackTask.id, sorted({row.task_id for row in calls}))))}
     for pid, task_id, started, state in calls:
         no, rnd = owners[task_id]
         add_call(days[pid], PhoneCall(no, rnd, started, in_flight=state in IN_FLIGHT_STATES))
